@@ -1,0 +1,164 @@
+"""Figures the notebooks repeat: image grids, latent scatter plots, training curves.
+Introduced in notebook 01. Every function returns the matplotlib Figure it drew."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aehelpers._validation import as_array, check_positive_int
+
+
+def _as_images(x, name: str, image_shape=None) -> np.ndarray:
+    """Return a batch as (N, H, W) for imshow; accepts (N, H, W), (N, H, W, 1) or (N, H*W)."""
+    arr = as_array(x, name, min_ndim=2, dtype=np.float32)
+    if arr.ndim == 4 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 2:
+        side = int(round(np.sqrt(arr.shape[1])))
+        shape = tuple(image_shape) if image_shape is not None else (side, side)
+        if int(np.prod(shape)) != arr.shape[1]:
+            raise ValueError(
+                f"{name} has shape {arr.shape}: flat vectors of length {arr.shape[1]} are not square images; "
+                "pass image_shape=(H, W)"
+            )
+        arr = arr.reshape((len(arr), *shape))
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must be a batch of grayscale images (N, H, W), (N, H, W, 1) or (N, H*W); got shape {arr.shape}")
+    return arr
+
+
+def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, col_titles=None, cmap: str = "gray"):
+    """Draw one row of ``n`` images per entry of ``rows`` (``{"original": x, "PCA k=32": x_pca, ...}``).
+
+    Typical use: originals on top, reconstructions below, the row label on the left.
+    Images are shown on a fixed [0, 1] grey scale so rows compare fairly. Returns the Figure.
+    Introduced in notebook 01.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(rows, dict) or not rows:
+        raise ValueError("rows must be a non-empty dict {row label: batch of images}")
+    n = check_positive_int(n, "n")
+    batches = {label: _as_images(x, f"rows[{label!r}]", image_shape) for label, x in rows.items()}
+    short = min(len(b) for b in batches.values())
+    if short < n:
+        raise ValueError(f"every row needs at least n={n} images; the shortest has {short}")
+    fig, axes = plt.subplots(len(batches), n, figsize=(1.1 * n, 1.25 * len(batches) + 0.5), squeeze=False)
+    for r, (label, batch) in enumerate(batches.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(batch[c], cmap=cmap, vmin=0.0, vmax=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+            if r == 0 and col_titles is not None:
+                ax.set_title(str(col_titles[c]), fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images, *, title: str, titles=None, ncols: int = 8, image_shape=None, cmap: str = "gray", symmetric: bool = False):
+    """Draw a grid of images (e.g. PCA components or decoder weights), each with its own
+    colour scale (``symmetric=True`` centres a diverging map on 0 for signed weights).
+    Returns the Figure. Introduced in notebook 01."""
+    import matplotlib.pyplot as plt
+
+    batch = _as_images(images, "images", image_shape)
+    ncols = check_positive_int(ncols, "ncols")
+    if titles is not None and len(titles) != len(batch):
+        raise ValueError(f"titles has {len(titles)} entries for {len(batch)} images")
+    ncols = min(ncols, len(batch))
+    nrows = int(np.ceil(len(batch) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.4 * nrows + 0.5), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(batch):
+            continue
+        if symmetric:
+            lim = float(np.abs(batch[i]).max()) or 1.0
+            ax.imshow(batch[i], cmap="RdBu_r" if cmap == "gray" else cmap, vmin=-lim, vmax=lim)
+        else:
+            ax.imshow(batch[i], cmap=cmap)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_latent_scatter(codes, labels, class_names, *, title: str, ax=None, xlabel: str = "code dimension 1",
+                        ylabel: str = "code dimension 2", max_points: int = 5000, seed: int = 0):
+    """Scatter 2-D codes coloured by class, with a legend of class names.
+
+    ``codes`` is (N, 2), ``labels`` (N,) integer class ids indexing ``class_names``. At most
+    ``max_points`` points are drawn (a fixed random subset) to keep the figure light.
+    Returns the Figure (drawn on ``ax`` if given). Introduced in notebook 01.
+    """
+    import matplotlib.pyplot as plt
+
+    codes = as_array(codes, "codes", min_ndim=2)
+    labels = np.asarray(labels)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"codes must have shape (N, 2); got {codes.shape}. Project them to 2-D first (e.g. PCA).")
+    if labels.shape != (len(codes),):
+        raise ValueError(f"labels must have shape ({len(codes)},) to match codes; got {labels.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(class_names)):
+        raise ValueError(f"labels must be class ids in [0, {len(class_names) - 1}] to index class_names")
+    if len(codes) > max_points:
+        keep = np.random.default_rng(seed).choice(len(codes), max_points, replace=False)
+        codes, labels = codes[keep], labels[keep]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 5))
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    for k, name in enumerate(class_names):
+        sel = labels == k
+        ax.scatter(codes[sel, 0], codes[sel, 1], s=4, alpha=0.6, color=cmap(k % cmap.N), label=str(name))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.8)
+    return fig
+
+
+def plot_history(histories, *, title: str, ax=None, log: bool = True, metric: str = "loss"):
+    """Plot training (solid) and validation (dashed) curves of one or several runs.
+
+    ``histories`` is a Keras ``History``, a ``history.history`` dict, or a dict
+    ``{run label: History or dict}``. Returns the Figure. Introduced in notebook 01.
+    """
+    import matplotlib.pyplot as plt
+
+    def as_dict(h):
+        h = getattr(h, "history", h)
+        if not isinstance(h, dict) or metric not in h:
+            raise ValueError(f"expected a Keras History (or its .history dict) with a {metric!r} entry")
+        return h
+
+    if hasattr(histories, "history") or (isinstance(histories, dict) and metric in histories):
+        runs = {"": as_dict(histories)}
+    elif isinstance(histories, dict) and histories:
+        runs = {str(k): as_dict(v) for k, v in histories.items()}
+    else:
+        raise ValueError("histories must be a History, a history dict, or a non-empty {label: History} dict")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    colors = plt.get_cmap("tab10")
+    for i, (label, h) in enumerate(runs.items()):
+        epochs = np.arange(1, len(h[metric]) + 1)
+        prefix = f"{label} " if label else ""
+        ax.plot(epochs, h[metric], color=colors(i % 10), label=f"{prefix}train")
+        if f"val_{metric}" in h:
+            ax.plot(epochs, h[f"val_{metric}"], color=colors(i % 10), ls="--", label=f"{prefix}validation")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric + (" (log scale)" if log else ""))
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2 if len(runs) > 3 else 1)
+    return fig

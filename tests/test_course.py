@@ -1,0 +1,78 @@
+"""The headless course runner on a tiny two-notebook course (one passes, one fails a check)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from aehelpers import course
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def tiny_course(tmp_path):
+    shutil.copy(ROOT / "Latex_macros.ipynb", tmp_path)
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    new = nbformat.v4
+    good = new.new_notebook(cells=[
+        new.new_markdown_cell("# Good"),
+        new.new_code_cell("%run ../Latex_macros.ipynb\nfrom aehelpers import results\nresults.start_timer()"),
+        new.new_code_cell("results.record('speed', 3.5, goal='>= 1', unit=' it/s')\nresults.check('angle_deg', 1.2, '<= 5')"),
+        new.new_code_cell("results.record_wall_time(goal='<= 60')"),
+    ])
+    bad = new.new_notebook(cells=[
+        new.new_code_cell("from aehelpers import results\nresults.record('ratio_before', 0.9)"),
+        new.new_code_cell("results.check('ratio', 0.9, '<= 0.75')"),
+        new.new_code_cell("print('never reached')"),
+    ])
+    nbformat.write(good, nbs / "01_good.ipynb")
+    nbformat.write(bad, nbs / "02_bad.ipynb")
+    nbformat.write(new.new_notebook(), nbs / "helper_scratch.ipynb")  # not NN_*: not part of the course
+    return tmp_path
+
+
+def test_notebook_paths_order_and_filter(tiny_course):
+    assert [p.name for p in course.notebook_paths(tiny_course)] == ["01_good.ipynb", "02_bad.ipynb"]
+    assert [p.name for p in course.notebook_paths(tiny_course, ["02"])] == ["02_bad.ipynb"]
+    with pytest.raises(ValueError, match="no notebook"):
+        course.notebook_paths(tiny_course, ["09"])
+
+
+def test_run_writes_executed_copies_and_results_table(tiny_course):
+    out = tiny_course / "results"
+    code = course.run(tiny_course, out)
+    assert code == 1  # notebook 02 fails its check
+    data = json.loads((out / "results.json").read_text())
+    rows = {r["notebook"]: r for r in data["notebooks"]}
+    assert rows["01_good"]["status"] == "ok" and rows["01_good"]["error"] is None
+    assert [m["name"] for m in rows["01_good"]["metrics"]] == ["speed", "angle_deg", "wall_time_s"]
+    assert all(m["passed"] for m in rows["01_good"]["metrics"])
+    assert rows["02_bad"]["status"] == "error" and "CheckFailed" in rows["02_bad"]["error"]
+    assert [(m["name"], m["passed"]) for m in rows["02_bad"]["metrics"]] == [("ratio_before", None), ("ratio", False)]
+    assert rows["01_good"]["wall_time_s"] > 0
+    md = (out / "RESULTS.md").read_text()
+    assert "| 01_good | ✔ ok |" in md and "| 02_bad | ✘ CheckFailed" in md
+    assert "| 01_good | `angle_deg` | 1.2 | <= 5 | ✔ |" in md and "| 02_bad | `ratio` | 0.9 | <= 0.75 | ✘ |" in md
+    executed = nbformat.read(out / "executed" / "01_good.ipynb", as_version=4)
+    assert all(c.get("execution_count") for c in executed.cells if c.cell_type == "code")
+    # the source notebooks are untouched without --inplace
+    assert nbformat.read(tiny_course / "notebooks" / "01_good.ipynb", as_version=4).cells[1].outputs == []
+
+
+def test_cli_sync_check_reports_drift(tiny_course):
+    cmd = [sys.executable, "-m", "aehelpers.course", "sync-macros", "--check"]
+    proc = subprocess.run(cmd, cwd=tiny_course, capture_output=True, text=True)
+    assert proc.returncode == 1 and "out of date" in proc.stdout
+    proc = subprocess.run(cmd[:-1], cwd=tiny_course, capture_output=True, text=True)
+    assert proc.returncode == 0 and "notation OK" in proc.stdout
+
+
+def test_cli_help_names_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "aehelpers.course", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "run" in proc.stdout and "sync-macros" in proc.stdout

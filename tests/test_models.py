@@ -1,0 +1,86 @@
+"""Builder tests; they also run on the JAX backend (see test_backends.py)."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from aehelpers import models, training  # noqa: E402
+
+
+def test_dense_autoencoder_shapes_and_shared_layers():
+    ae, enc, dec = models.build_dense_autoencoder((28, 28), code_size=8, hidden=(32,))
+    x = np.random.default_rng(0).random((4, 28, 28)).astype("float32")
+    z = enc.predict(x, verbose=0)
+    assert z.shape == (4, 8)
+    assert dec.predict(z, verbose=0).shape == (4, 28, 28)
+    np.testing.assert_allclose(ae.predict(x, verbose=0), dec.predict(z, verbose=0), rtol=1e-5, atol=1e-6)
+    out = ae.predict(x, verbose=0)
+    assert out.min() >= 0 and out.max() <= 1  # sigmoid output
+
+
+def test_linear_autoencoder_is_linear():
+    ae, enc, dec = models.build_dense_autoencoder((10,), code_size=3, hidden=(), activation=None, output_activation=None)
+    a, b = np.random.default_rng(1).normal(size=(2, 1, 10)).astype("float32")
+    f = lambda v: ae.predict(v, verbose=0)  # noqa: E731
+    bias = f(np.zeros((1, 10), "float32"))
+    np.testing.assert_allclose(f(a + b) - bias, (f(a) - bias) + (f(b) - bias), atol=1e-4)
+
+
+def test_linear_autoencoder_learns_a_low_rank_subspace():
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(20, 2)))[0]
+    x = (rng.normal(size=(2048, 2)) @ basis.T).astype("float32")
+    ae, _, dec = models.build_dense_autoencoder((20,), code_size=2, hidden=(), activation=None, output_activation=None)
+    ae.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    ae.fit(x, x, epochs=30, batch_size=128, verbose=0)
+    err = float(np.mean((ae.predict(x, verbose=0) - x) ** 2))
+    assert err < 1e-3 * float(np.mean(x**2))
+    w = dec.get_layer("dec_out").get_weights()[0]  # (2, 20): its rows span the decoder's subspace
+    q = np.linalg.qr(w.T)[0]
+    cosines = np.linalg.svd(q.T @ basis, compute_uv=False)
+    assert cosines.min() > np.cos(np.deg2rad(2.0))
+
+
+def test_conv_autoencoder_shapes():
+    ae, enc, dec = models.build_conv_autoencoder((28, 28, 1), code_size=16, filters=(8, 16))
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    assert enc.predict(x, verbose=0).shape == (2, 16)
+    assert ae.predict(x, verbose=0).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(input_shape=(28, 28), code_size=0), "code_size must be a positive integer"),
+    (dict(input_shape=(28, 28), code_size=2.5), "code_size must be a positive integer"),
+    (dict(input_shape=(28, -1)), "input_shape must be a tuple of positive ints"),
+    (dict(input_shape=None), "input_shape must be a tuple of positive ints"),
+    (dict(input_shape=(28, 28), hidden=(0,)), "hidden sizes must be a positive integer"),
+])
+def test_dense_builder_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_dense_autoencoder(**kwargs)
+
+
+def test_conv_builder_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
+        models.build_conv_autoencoder((28, 28))
+    with pytest.raises(ValueError, match="divisible by 2\\*\\*len\\(filters\\) = 8"):
+        models.build_conv_autoencoder((28, 28, 1), filters=(8, 8, 8))
+
+
+def test_fit_prints_compact_lines_and_returns_history(capsys):
+    ae, _, _ = models.build_dense_autoencoder((6,), code_size=2, hidden=(4,))
+    ae.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).random((64, 6)).astype("float32")
+    history = training.fit(ae, x, epochs=25, batch_size=32, validation_data=(x, x), label="tiny", plot=False, max_lines=5)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert 2 <= len(lines) <= 6
+    assert lines[0].startswith("tiny · epoch  1/25 · loss") and "val_loss" in lines[0]
+    assert lines[-1].startswith("tiny · epoch 25/25")
+    assert len(history.history["loss"]) == 25
+
+
+def test_fit_requires_compiled_model():
+    ae, _, _ = models.build_dense_autoencoder((6,), code_size=2, hidden=())
+    with pytest.raises(ValueError, match="not compiled"):
+        training.fit(ae, np.zeros((4, 6), "float32"), epochs=1, plot=False)

@@ -1,0 +1,68 @@
+import math
+
+import pytest
+
+from aehelpers import results
+
+
+@pytest.mark.parametrize("goal, expected", [("<= 5", ("<=", 5.0)), (">=22.5", (">=", 22.5)),
+                                             ("< 1e-3", ("<", 0.001)), ("> -2", (">", -2.0))])
+def test_parse_goal(goal, expected):
+    assert results.parse_goal(goal) == expected
+
+
+@pytest.mark.parametrize("goal", ["5", "=< 5", "<= five", "", None, "== 3"])
+def test_parse_goal_rejects_malformed(goal):
+    with pytest.raises(ValueError, match="goal must look like"):
+        results.parse_goal(goal)
+
+
+def test_record_evaluates_goal_and_prints(capsys):
+    ok = results.record("angle_deg", 1.25, goal="<= 5", unit="°")
+    bad = results.record("angle_deg2", 7, goal="<= 5")
+    free = results.record("wall", 3.0)
+    assert ok["passed"] is True and bad["passed"] is False and free["passed"] is None
+    out = capsys.readouterr().out
+    assert "✔ angle_deg = 1.25°" in out and "FAIL" in out
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "1abc", "", "x-y"])
+def test_record_rejects_bad_names(name):
+    with pytest.raises(ValueError, match="snake_case"):
+        results.record(name, 1.0)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, "abc", None])
+def test_record_rejects_non_finite(value):
+    with pytest.raises(ValueError, match="value must be"):
+        results.record("m", value)
+
+
+def test_check_raises_with_readable_message():
+    assert results.check("mse_ratio", 0.6, "<= 0.75")["passed"]
+    with pytest.raises(results.CheckFailed, match=r"mse_ratio = 0.8 does not meet the goal <= 0.75"):
+        results.check("mse_ratio", 0.8, "<= 0.75")
+    with pytest.raises(ValueError, match="needs a goal"):
+        results.check("mse_ratio", 0.8, None)
+
+
+def test_wall_time_needs_started_clock(monkeypatch):
+    monkeypatch.setattr(results, "_START", None)
+    with pytest.raises(ValueError, match="Setup cell"):
+        results.record_wall_time()
+    results.start_timer()
+    entry = results.record_wall_time(goal="<= 90")
+    assert entry["name"] == "wall_time_s" and 0 <= entry["value"] < 5 and entry["passed"]
+
+
+def test_collect_reads_metric_outputs_last_value_wins():
+    def out(entry):
+        return {"output_type": "display_data", "data": {results.METRIC_MIME: entry, "text/plain": "x"}}
+
+    a1 = {"name": "a", "value": 1.0, "goal": None, "unit": "", "passed": None}
+    a2 = dict(a1, value=2.0)
+    b = {"name": "b", "value": 3.0, "goal": "<= 5", "unit": "", "passed": True}
+    nb = {"cells": [{"cell_type": "code", "outputs": [out(a1)]},
+                    {"cell_type": "markdown"},
+                    {"cell_type": "code", "outputs": [{"output_type": "stream", "text": "hi"}, out(b), out(a2)]}]}
+    assert [(m["name"], m["value"]) for m in results.collect(nb)] == [("b", 3.0), ("a", 2.0)]
