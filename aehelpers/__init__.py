@@ -23,8 +23,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 
 __version__ = "0.1.0"
+
+# When the notebook's Setup cell imported aehelpers (before Keras/TensorFlow load): the start
+# of the notebook's wall-time clock (see aehelpers.utils.setup_notebook).
+IMPORTED_AT = time.perf_counter()
 
 # TensorFlow reads this when it is first imported; 2 hides its INFO and WARNING lines
 # (oneDNN notices, CPU-feature notices) but keeps errors. A user's own setting wins.

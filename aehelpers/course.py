@@ -50,6 +50,9 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> dict:
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # cells after a failure must not keep (and report) old outputs
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()

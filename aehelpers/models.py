@@ -8,6 +8,7 @@ share layers, so training the autoencoder trains the other two.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from aehelpers._validation import check_positive_int
@@ -25,34 +26,47 @@ def _shape(input_shape, name="input_shape") -> tuple[int, ...]:
 
 def build_dense_autoencoder(input_shape=(28, 28), code_size: int = 32, hidden=(256,), *,
                             activation: str | None = "relu", code_activation: str | None = None,
-                            output_activation: str | None = "sigmoid", name: str = "dense_ae"):
+                            output_activation: str | None = "sigmoid", linear_shortcut: bool = False,
+                            name: str = "dense_ae"):
     """Build a fully-connected autoencoder ``input -> hidden... -> code -> ...hidden -> input``.
 
     The input (e.g. a 28x28 image) is flattened; the decoder mirrors the encoder's hidden
     sizes and reshapes back to ``input_shape``. ``hidden=()`` with ``activation=None``,
     ``output_activation=None`` gives the *linear* autoencoder that learns PCA's subspace.
-    Returns ``(autoencoder, encoder, decoder)``. Introduced in notebook 01.
+    ``linear_shortcut=True`` adds a bias-free linear path beside each nonlinear half
+    (input -> code pre-activation, code -> output pre-activation), so the network is "a
+    linear autoencoder plus a nonlinear correction": it contains PCA's solution and trains
+    faster. The last decoder Dense layer is named ``"dec_out"``. Returns
+    ``(autoencoder, encoder, decoder)``. Introduced in notebook 01.
     """
     shape = _shape(input_shape)
     code_size = check_positive_int(code_size, "code_size")
     hidden = tuple(check_positive_int(h, "hidden sizes") for h in hidden)
+    if linear_shortcut and not hidden:
+        raise ValueError("linear_shortcut=True needs at least one hidden layer (without one the model is already linear)")
     n_in = 1
     for d in shape:
         n_in *= d
 
+    def shortcut_then_activate(pre, source, units, act, label):
+        if linear_shortcut:
+            pre = layers.Add(name=f"{label}_sum")([pre, layers.Dense(units, use_bias=False, name=f"{label}_shortcut")(source)])
+        return pre if act is None else layers.Activation(act, name=f"{label}_act")(pre)
+
     x_in = keras.Input(shape=shape, name="x")
-    h = layers.Flatten(name="flatten")(x_in)
+    flat = layers.Flatten(name="flatten")(x_in)
+    h = flat
     for i, units in enumerate(hidden):
         h = layers.Dense(units, activation=activation, name=f"enc_{i}")(h)
-    z = layers.Dense(code_size, activation=code_activation, name="code")(h)
+    z = shortcut_then_activate(layers.Dense(code_size, name="code")(h), flat, code_size, code_activation, "code")
     encoder = keras.Model(x_in, z, name=f"{name}_encoder")
 
     z_in = keras.Input(shape=(code_size,), name="z")
     h = z_in
     for i, units in enumerate(reversed(hidden)):
         h = layers.Dense(units, activation=activation, name=f"dec_{i}")(h)
-    h = layers.Dense(n_in, activation=output_activation, name="dec_out")(h)
-    x_out = layers.Reshape(shape, name="reshape")(h)
+    out = shortcut_then_activate(layers.Dense(n_in, name="dec_out")(h), z_in, n_in, output_activation, "dec")
+    x_out = layers.Reshape(shape, name="reshape")(out)
     decoder = keras.Model(z_in, x_out, name=f"{name}_decoder")
 
     autoencoder = keras.Model(x_in, decoder(encoder(x_in)), name=name)
@@ -103,3 +117,19 @@ def build_conv_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, filters
 
     autoencoder = keras.Model(x_in, decoder(encoder(x_in)), name=name)
     return autoencoder, encoder, decoder
+
+
+def run(model, x, batch_size: int = 4096) -> np.ndarray:
+    """Return ``model(x)`` as a numpy array, computed in batches by calling the model directly.
+
+    For the small models of this course this is faster than ``model.predict`` and, unlike
+    ``predict`` on many different models in a loop, it builds no per-model graph (so
+    TensorFlow prints no "retracing" warnings). Introduced in notebook 01.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x = np.asarray(x)
+    expected = tuple(model.input_shape[1:])
+    if x.ndim != len(expected) + 1 or any(e is not None and e != d for e, d in zip(expected, x.shape[1:])):
+        raise ValueError(f"model {model.name!r} expects inputs of shape (N, {', '.join(map(str, expected))}); got {x.shape}")
+    parts = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]), dtype="float32")

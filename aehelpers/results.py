@@ -27,6 +27,14 @@ class CheckFailed(Exception):
     """Raised by :func:`check` when a notebook's quantitative claim does not hold."""
 
 
+class Record(dict):
+    """A recorded metric (a dict). It has already printed itself, so a notebook cell that
+    ends with ``record(...)`` or ``check(...)`` does not echo it a second time."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def parse_goal(goal: str) -> tuple[str, float]:
     """Return ``(operator, threshold)`` from a goal such as ``"<= 5"`` or ``">= 22.5"``.
 
@@ -58,7 +66,7 @@ def record(name: str, value, goal: str | None = None, unit: str = "") -> dict:
     if goal is not None:
         op, threshold = parse_goal(goal)
         passed = bool(_OPS[op](value, threshold))
-    entry = {"name": name, "value": value, "goal": goal, "unit": unit, "passed": passed}
+    entry = Record(name=name, value=value, goal=goal, unit=unit, passed=passed)
     _emit(entry)
     return entry
 
@@ -75,11 +83,12 @@ def check(name: str, value, goal: str, unit: str = "") -> dict:
     return entry
 
 
-def start_timer() -> None:
-    """Start (or restart) this notebook's wall-time clock; :func:`setup_notebook` calls it.
-    Introduced in notebook 01."""
+def start_timer(at: float | None = None) -> None:
+    """Start (or restart) this notebook's wall-time clock, now or at an earlier
+    ``time.perf_counter()`` reading ``at``; :func:`setup_notebook` starts it at the moment
+    ``aehelpers`` was imported, so the import of Keras/TensorFlow counts. Introduced in notebook 01."""
     global _START
-    _START = time.perf_counter()
+    _START = time.perf_counter() if at is None else float(at)
 
 
 def record_wall_time(goal: str | None = None) -> dict:
@@ -119,7 +128,7 @@ def _emit(entry: dict) -> None:
     if shell is not None and getattr(shell, "kernel", None) is not None:
         from IPython.display import display
 
-        display({METRIC_MIME: entry, "text/plain": describe(entry)}, raw=True)
+        display({METRIC_MIME: dict(entry), "text/plain": describe(entry)}, raw=True)
     else:
         print(describe(entry))
 

@@ -55,8 +55,8 @@ def versions() -> dict[str, str]:
 
 def setup_notebook(seed: int = DEFAULT_SEED, *, min_keras: str = "3.0") -> np.random.Generator:
     """The common Setup of every notebook: check Keras 3, seed everything, start the
-    notebook's wall-time clock (see :mod:`aehelpers.results`), set readable figure
-    defaults and print one line of library versions.
+    notebook's wall-time clock (see :mod:`aehelpers.results`) from the moment ``aehelpers``
+    was imported, set readable figure defaults and print one line of library versions.
 
     Returns the seeded ``numpy.random.Generator`` from :func:`set_seed`.
     Introduced in notebook 01.
@@ -64,6 +64,7 @@ def setup_notebook(seed: int = DEFAULT_SEED, *, min_keras: str = "3.0") -> np.ra
     import keras
     import matplotlib as mpl
 
+    import aehelpers
     from aehelpers import results
 
     have = tuple(int(p) for p in keras.__version__.split(".")[:2])
@@ -73,7 +74,7 @@ def setup_notebook(seed: int = DEFAULT_SEED, *, min_keras: str = "3.0") -> np.ra
             f"This course needs Keras >= {min_keras} (Keras 3); found {keras.__version__}. "
             "Fix: pip install -r requirements.txt (or pip install -U keras)."
         )
-    results.start_timer()
+    results.start_timer(at=aehelpers.IMPORTED_AT)
     rng = set_seed(seed)
     mpl.rcParams.update({"figure.dpi": 90, "axes.grid": False, "figure.autolayout": False})
     print(" | ".join(f"{k} {v}" for k, v in versions().items()) + f" | seed {seed}")

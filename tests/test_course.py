@@ -26,10 +26,13 @@ def tiny_course(tmp_path):
         new.new_code_cell("results.record('speed', 3.5, goal='>= 1', unit=' it/s')\nresults.check('angle_deg', 1.2, '<= 5')"),
         new.new_code_cell("results.record_wall_time(goal='<= 60')"),
     ])
+    stale = {"name": "stale", "value": 1.0, "goal": None, "unit": "", "passed": None}
     bad = new.new_notebook(cells=[
         new.new_code_cell("from aehelpers import results\nresults.record('ratio_before', 0.9)"),
         new.new_code_cell("results.check('ratio', 0.9, '<= 0.75')"),
-        new.new_code_cell("print('never reached')"),
+        # an output left from an earlier run, after the failing cell: must not be reported
+        new.new_code_cell("results.record('stale', 1.0)", outputs=[new.new_output(
+            "display_data", data={"application/vnd.aehelpers.metric+json": stale, "text/plain": "stale"})]),
     ])
     nbformat.write(good, nbs / "01_good.ipynb")
     nbformat.write(bad, nbs / "02_bad.ipynb")

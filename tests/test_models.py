@@ -42,6 +42,20 @@ def test_linear_autoencoder_learns_a_low_rank_subspace():
     assert cosines.min() > np.cos(np.deg2rad(2.0))
 
 
+def test_linear_shortcut_adds_bias_free_linear_paths():
+    ae, enc, dec = models.build_dense_autoencoder((12,), code_size=3, hidden=(8,), linear_shortcut=True)
+    names = {layer.name for layer in enc.layers} | {layer.name for layer in dec.layers}
+    assert {"code_shortcut", "dec_shortcut", "code_sum", "dec_sum", "dec_act"} <= names
+    assert enc.get_layer("code_shortcut").get_weights()[0].shape == (12, 3)
+    assert len(dec.get_layer("dec_shortcut").get_weights()) == 1  # kernel only, no bias
+    # with the nonlinear branches silenced, the encoder is exactly the linear shortcut
+    enc.get_layer("code").set_weights([np.zeros((8, 3), "float32"), np.zeros(3, "float32")])
+    x = np.random.default_rng(0).normal(size=(5, 12)).astype("float32")
+    np.testing.assert_allclose(enc.predict(x, verbose=0), x @ enc.get_layer("code_shortcut").get_weights()[0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="needs at least one hidden layer"):
+        models.build_dense_autoencoder((12,), hidden=(), linear_shortcut=True)
+
+
 def test_conv_autoencoder_shapes():
     ae, enc, dec = models.build_conv_autoencoder((28, 28, 1), code_size=16, filters=(8, 16))
     x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
@@ -84,3 +98,49 @@ def test_fit_requires_compiled_model():
     ae, _, _ = models.build_dense_autoencoder((6,), code_size=2, hidden=())
     with pytest.raises(ValueError, match="not compiled"):
         training.fit(ae, np.zeros((4, 6), "float32"), epochs=1, plot=False)
+
+
+def test_fit_side_by_side_equals_separate_training(capsys):
+    x = np.random.default_rng(0).random((96, 6)).astype("float32")
+
+    def make(k):
+        keras.utils.set_random_seed(k)  # same initial weights for both runs
+        return models.build_dense_autoencoder((6,), code_size=k, hidden=(), activation=None,
+                                               output_activation=None, name=f"lin_{k}")[0]
+
+    together = {f"k={k}": make(k) for k in (1, 2)}
+    curves = training.fit_side_by_side(together, x, optimizer=keras.optimizers.SGD(0.1), epochs=3,
+                                       batch_size=32, plot=False, shuffle=False)
+    assert set(curves) == {"k=1", "k=2"} and len(curves["k=2"]["loss"]) == 3
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    assert len(lines) == 3 and "k=1 " in lines[0] and "k=2 " in lines[0] and "sum " in lines[0]
+    assert curves["k=1"]["loss"][-1] < curves["k=1"]["loss"][0]
+    for k in (1, 2):
+        alone = make(k)
+        alone.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        alone.fit(x, x, epochs=3, batch_size=32, shuffle=False, verbose=0)
+        for a, b in zip(alone.get_weights(), together[f"k={k}"].get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_side_by_side_rejects_bad_input():
+    a = models.build_dense_autoencoder((6,), code_size=1, hidden=(), name="a")[0]
+    c = models.build_dense_autoencoder((7,), code_size=2, hidden=(), name="c")[0]
+    x = np.zeros((4, 6), "float32")
+    with pytest.raises(ValueError, match=r"model 'c' maps \(7,\) -> \(7,\); every model must map \(6,\) -> \(6,\)"):
+        training.fit_side_by_side({"a": a, "c": c}, x, optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match="same number of examples"):
+        training.fit_side_by_side({"a": a}, x, np.zeros((3, 6)), optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match="non-empty dict"):
+        training.fit_side_by_side({}, x, optimizer="sgd", epochs=1)
+
+
+def test_run_returns_numpy_in_batches_and_checks_shape():
+    ae, enc, _ = models.build_dense_autoencoder((28, 28), code_size=4, hidden=(8,))
+    x = np.random.default_rng(0).random((10, 28, 28)).astype("float32")
+    out = models.run(ae, x, batch_size=3)
+    assert isinstance(out, np.ndarray) and out.shape == (10, 28, 28)
+    np.testing.assert_allclose(out, ae.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert models.run(enc, x).shape == (10, 4)
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(N, 28, 28\); got \(10, 784\)"):
+        models.run(ae, x.reshape(10, -1))

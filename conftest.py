@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 SHARED_DATA = ROOT.parent / "shared" / "datasets"
 
 if "AEHELPERS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_logreport(report):
     path = report.location[0] if report.location else ""
-    if path.endswith(".ipynb"):
+    if path.endswith(".ipynb") and not report.skipped:
         _durations[path] += report.duration
 
 
