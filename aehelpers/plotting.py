@@ -148,13 +148,17 @@ def plot_history(histories, *, title: str, ax=None, log: bool = True, metric: st
         fig, ax = plt.subplots(figsize=(6, 3.5))
     else:
         fig = ax.figure
+    from matplotlib.ticker import MaxNLocator
+
     colors = plt.get_cmap("tab10")
     for i, (label, h) in enumerate(runs.items()):
         epochs = np.arange(1, len(h[metric]) + 1)
         prefix = f"{label} " if label else ""
-        ax.plot(epochs, h[metric], color=colors(i % 10), label=f"{prefix}train")
+        marker = "o" if len(epochs) <= 10 else None  # short runs: show each epoch's point
+        ax.plot(epochs, h[metric], color=colors(i % 10), marker=marker, label=f"{prefix}train")
         if f"val_{metric}" in h:
-            ax.plot(epochs, h[f"val_{metric}"], color=colors(i % 10), ls="--", label=f"{prefix}validation")
+            ax.plot(epochs, h[f"val_{metric}"], color=colors(i % 10), ls="--", marker=marker, label=f"{prefix}validation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")

@@ -63,5 +63,8 @@ def test_plot_history_single_and_many():
     assert labels == ["train", "validation"] and fig.axes[0].get_xlabel() == "epoch"
     fig = plotting.plot_history({"k=2": h, "k=8": {"loss": [1, 0.5]}}, title="many")
     assert len(fig.axes[0].lines) == 3
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # whole epochs only
     with pytest.raises(ValueError, match="'loss' entry"):
         plotting.plot_history({"run": {"acc": [1]}}, title="bad")
