@@ -3,7 +3,6 @@ Introduced in notebook 01."""
 
 from __future__ import annotations
 
-import math
 import time
 
 import keras
