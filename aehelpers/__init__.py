@@ -14,6 +14,7 @@ module              what it holds                                          intro
 ``plotting``        image grids, latent scatter, training curves           notebook 01
 ``metrics``         per-image MSE, PSNR in dB                              notebook 01
 ``results``         ``record``/``check`` metrics with goals, wall time     notebook 01
+``noise``           corruptions for denoising: Gaussian, masking, s&p      notebook 02
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ==================  =====================================================  ===========
@@ -40,6 +41,7 @@ _SUBMODULES = (
     "datasets",
     "metrics",
     "models",
+    "noise",
     "notation",
     "plotting",
     "results",

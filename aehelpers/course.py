@@ -12,7 +12,9 @@ Usage (from the course checkout)::
 ``notebooks/``, as in JupyterLab), writes the executed copy to ``results/executed/`` (or back
 in place), and writes ``results/results.json`` and ``results/RESULTS.md``: each notebook's
 wall time, status and every metric it recorded with :mod:`aehelpers.results`, with its goal
-and pass/fail. It keeps going after a failing notebook and exits 1 if any failed.
+and pass/fail. With ``--only``, the rows of the other notebooks are kept from the previous
+``results.json`` (each row says when it was measured). It keeps going after a failing notebook
+and exits 1 if any failed.
 """
 
 from __future__ import annotations
@@ -68,11 +70,31 @@ def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> dict:
     nbformat.write(nb, out_path)
     return {
         "notebook": path.stem,
+        "measured": _now(),
         "status": "error" if error else "ok",
         "wall_time_s": round(wall, 1),
         "metrics": results.collect(nb),
         "error": error,
     }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def merge_rows(new_rows: list[dict], json_path: Path, course_order: list[str]) -> list[dict]:
+    """Return the rows of a partial run merged into the previous ``results.json``: rows of
+    notebooks that were not run this time are kept, re-run ones replaced, rows of notebooks
+    that no longer exist dropped; sorted in course order."""
+    old = []
+    if json_path.is_file():
+        try:
+            old = json.loads(json_path.read_text(encoding="utf-8")).get("notebooks", [])
+        except (json.JSONDecodeError, AttributeError):
+            old = []  # an unreadable table is rebuilt from this run
+    rows = {r["notebook"]: r for r in old if isinstance(r, dict) and r.get("notebook") in course_order}
+    rows.update({r["notebook"]: r for r in new_rows})
+    return [rows[name] for name in course_order if name in rows]
 
 
 def data_status() -> dict:
@@ -90,7 +112,7 @@ def write_results(rows: list[dict], out_dir: Path, data: dict | None = None) -> 
 
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
-        "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": _now(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
         "versions": versions(),
         "data": data or {},
@@ -106,12 +128,12 @@ def write_results(rows: list[dict], out_dir: Path, data: dict | None = None) -> 
     ]
     if data:
         lines.append("Data: " + ", ".join(f"{k}: {v}" for k, v in data.items()) + ".")
-    lines += ["", "| notebook | status | wall time (s) | goals met |", "|---|---|---:|---:|"]
+    lines += ["", "| notebook | status | wall time (s) | goals met | measured |", "|---|---|---:|---:|---|"]
     for row in rows:
         goals = [m for m in row["metrics"] if m["passed"] is not None]
         met = sum(bool(m["passed"]) for m in goals)
         status = "✔ ok" if row["status"] == "ok" else f"✘ {row['error']}"
-        lines.append(f"| {row['notebook']} | {status} | {row['wall_time_s']:.1f} | {met}/{len(goals)} |")
+        lines.append(f"| {row['notebook']} | {status} | {row['wall_time_s']:.1f} | {met}/{len(goals)} | {row.get('measured', '?')} |")
     lines += ["", "| notebook | metric | value | goal | pass |", "|---|---|---:|---|:---:|"]
     for row in rows:
         for m in row["metrics"]:
@@ -139,9 +161,12 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
         goals = [m for m in row["metrics"] if m["passed"] is not None]
         print(f"{row['status']} in {row['wall_time_s']:.1f} s, {sum(bool(m['passed']) for m in goals)}/{len(goals)} goals met"
               + (f" — {row['error']}" if row["error"] else ""), flush=True)
+    failed = any(r["status"] != "ok" for r in rows)
+    if only:
+        rows = merge_rows(rows, out_dir / "results.json", [p.stem for p in notebook_paths(root)])
     md_path, json_path = write_results(rows, out_dir, data)
     print(f"Wrote {md_path} and {json_path}")
-    return 1 if any(r["status"] != "ok" for r in rows) else 0
+    return 1 if failed else 0
 
 
 def main(argv=None) -> int:

@@ -8,8 +8,9 @@ from aehelpers._validation import as_array, check_range, check_same_shape
 
 
 def _pair(x, x_hat, data_range: float | None):
-    x = as_array(x, "x", min_ndim=2)
-    x_hat = as_array(x_hat, "x_hat", min_ndim=2)
+    # float32 is exact enough for pixel differences; the means below accumulate in float64.
+    x = as_array(x, "x", min_ndim=2, dtype=np.float32)
+    x_hat = as_array(x_hat, "x_hat", min_ndim=2, dtype=np.float32)
     check_same_shape(x, x_hat, "x", "x_hat")
     if data_range is not None:
         check_range(x, "x", 0.0, data_range)
@@ -24,7 +25,7 @@ def per_image_mse(x, x_hat) -> np.ndarray:
     series). Introduced in notebook 01.
     """
     x, x_hat = _pair(x, x_hat, None)
-    return np.mean((x - x_hat) ** 2, axis=1)
+    return np.mean(np.square(x - x_hat), axis=1, dtype=np.float64)
 
 
 def mse(x, x_hat) -> float:
@@ -43,7 +44,7 @@ def per_image_psnr(x, x_hat, data_range: float = 1.0) -> np.ndarray:
     if not data_range > 0:
         raise ValueError(f"data_range must be positive (1.0 for images in [0, 1]); got {data_range!r}")
     x, x_hat = _pair(x, x_hat, data_range)
-    err = np.mean((x - x_hat) ** 2, axis=1)
+    err = np.mean(np.square(x - x_hat), axis=1, dtype=np.float64)
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(data_range**2 / err)
 

@@ -133,3 +133,39 @@ def run(model, x, batch_size: int = 4096) -> np.ndarray:
         raise ValueError(f"model {model.name!r} expects inputs of shape (N, {', '.join(map(str, expected))}); got {x.shape}")
     parts = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]), dtype="float32")
+
+
+def _block_size(block: int, shape, what: str, divide: bool) -> int:
+    block = check_positive_int(block, "block")
+    if len(shape) != 3 or None in shape or (divide and (shape[0] % block or shape[1] % block)):
+        need = f" with height and width divisible by block={block}" if divide else ""
+        raise ValueError(f"{what} needs a (height, width, channels) tensor{need}; got shape {tuple(shape)}")
+    return block
+
+
+def space_to_depth(x, block: int = 2):
+    """Fold each ``block x block`` patch of a ``(H, W, C)`` Keras tensor into channels and return
+    a ``(H/block, W/block, C*block²)`` tensor (a functional-API step made of Reshape and Permute).
+
+    Convolutions after it run on ``block²`` times fewer positions, so they are that much cheaper on a
+    CPU, while no pixel is thrown away; :func:`depth_to_space` undoes it exactly.
+    Introduced in notebook 02.
+    """
+    h, w, c = x.shape[1:]
+    block = _block_size(block, (h, w, c), "space_to_depth", divide=True)
+    x = layers.Reshape((h // block, block, w // block, block, c))(x)
+    x = layers.Permute((1, 3, 2, 4, 5))(x)
+    return layers.Reshape((h // block, w // block, c * block * block))(x)
+
+
+def depth_to_space(x, block: int = 2):
+    """Unfold channels back into ``block x block`` patches: the inverse of :func:`space_to_depth`,
+    mapping a ``(H, W, C*block²)`` Keras tensor to ``(H*block, W*block, C)``. Introduced in notebook 02.
+    """
+    h, w, c = x.shape[1:]
+    block = _block_size(block, (h, w, c), "depth_to_space", divide=False)
+    if c % (block * block):
+        raise ValueError(f"depth_to_space needs channels divisible by block²={block * block}; got shape {tuple(x.shape[1:])}")
+    x = layers.Reshape((h, w, block, block, c // (block * block)))(x)
+    x = layers.Permute((1, 3, 2, 4, 5))(x)
+    return layers.Reshape((h * block, w * block, c // (block * block)))(x)

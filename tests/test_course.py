@@ -79,3 +79,22 @@ def test_cli_sync_check_reports_drift(tiny_course):
 def test_cli_help_names_the_commands():
     proc = subprocess.run([sys.executable, "-m", "aehelpers.course", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "run" in proc.stdout and "sync-macros" in proc.stdout
+
+
+def test_partial_run_keeps_the_other_notebooks_rows(tiny_course):
+    out = tiny_course / "results"
+    course.run(tiny_course, out)
+    before = {r["notebook"]: r for r in json.loads((out / "results.json").read_text())["notebooks"]}
+    code = course.run(tiny_course, out, only=["01"])
+    assert code == 0  # only notebook 01 ran, and it passed
+    after = json.loads((out / "results.json").read_text())["notebooks"]
+    assert [r["notebook"] for r in after] == ["01_good", "02_bad"]
+    assert after[1] == before["02_bad"]  # kept verbatim, with its own "measured" time
+    assert after[0]["status"] == "ok" and after[0]["measured"]
+    # a row of a notebook that no longer exists is dropped; an unreadable table is rebuilt
+    (tiny_course / "notebooks" / "02_bad.ipynb").unlink()
+    course.run(tiny_course, out, only=["01"])
+    assert [r["notebook"] for r in json.loads((out / "results.json").read_text())["notebooks"]] == ["01_good"]
+    (out / "results.json").write_text("{not json")
+    course.run(tiny_course, out, only=["01"])
+    assert [r["notebook"] for r in json.loads((out / "results.json").read_text())["notebooks"]] == ["01_good"]

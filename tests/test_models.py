@@ -144,3 +144,25 @@ def test_run_returns_numpy_in_batches_and_checks_shape():
     assert models.run(enc, x).shape == (10, 4)
     with pytest.raises(ValueError, match=r"expects inputs of shape \(N, 28, 28\); got \(10, 784\)"):
         models.run(ae, x.reshape(10, -1))
+
+
+def test_space_to_depth_folds_patches_and_depth_to_space_inverts_it():
+    x_in = keras.Input((4, 6, 2))
+    folded = models.space_to_depth(x_in, 2)
+    assert tuple(folded.shape[1:]) == (2, 3, 8)
+    fold = keras.Model(x_in, folded)
+    roundtrip = keras.Model(x_in, models.depth_to_space(folded, 2))
+    x = np.arange(2 * 4 * 6 * 2, dtype="float32").reshape(2, 4, 6, 2)
+    out = models.run(fold, x)
+    # channel order inside a patch: (row in patch, column in patch, original channel)
+    np.testing.assert_array_equal(out[1, 1, 2], x[1, 2:4, 4:6, :].reshape(-1))
+    np.testing.assert_array_equal(models.run(roundtrip, x), x)
+
+
+def test_space_to_depth_rejects_sizes_that_do_not_divide():
+    with pytest.raises(ValueError, match=r"divisible by block=2; got shape \(5, 6, 1\)"):
+        models.space_to_depth(keras.Input((5, 6, 1)), 2)
+    with pytest.raises(ValueError, match=r"channels divisible by block²=4"):
+        models.depth_to_space(keras.Input((4, 4, 6)), 2)
+    with pytest.raises(ValueError, match=r"block must be a positive integer"):
+        models.space_to_depth(keras.Input((4, 4, 1)), 0)
