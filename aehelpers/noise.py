@@ -18,7 +18,7 @@ from aehelpers._validation import as_array, check_range
 
 def _inputs(x, rng, level, name: str, high: float | None):
     x = as_array(x, "x", min_ndim=2, dtype=np.float32)
-    if x.shape[0] == 0 or x.size == 0:
+    if x.size == 0:
         raise ValueError(f"x must be a non-empty batch of shape (N, ...); got shape {x.shape}")
     check_range(x, "x", 0.0, 1.0)
     try:
