@@ -15,6 +15,7 @@ module              what it holds                                          intro
 ``metrics``         per-image MSE, PSNR in dB                              notebook 01
 ``results``         ``record``/``check`` metrics with goals, wall time     notebook 01
 ``noise``           corruptions for denoising: Gaussian, masking, s&p      notebook 02
+``regularizers``    KL sparsity, contractive penalty, finite differences   notebook 03
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ==================  =====================================================  ===========
@@ -44,6 +45,7 @@ _SUBMODULES = (
     "noise",
     "notation",
     "plotting",
+    "regularizers",
     "results",
     "training",
     "utils",

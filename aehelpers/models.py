@@ -169,3 +169,36 @@ def depth_to_space(x, block: int = 2):
     x = layers.Reshape((h, w, block, block, c // (block * block)))(x)
     x = layers.Permute((1, 3, 2, 4, 5))(x)
     return layers.Reshape((h * block, w * block, c // (block * block)))(x)
+
+
+class DenseTranspose(layers.Layer):
+    """A decoder layer that reuses an encoder ``Dense`` layer's kernel, transposed (tied weights).
+
+    ``DenseTranspose(enc)(h)`` computes ``activation(h @ enc.kernel.T + bias)`` with its own
+    bias of size ``enc``'s input width; it has no kernel of its own, so training it trains
+    ``enc``. Tied weights halve the parameters and, for a contractive autoencoder, stop the
+    encoder from shrinking its weights while the decoder grows its own to compensate. Call
+    it after ``enc`` has been built (i.e. after ``enc`` was applied to a tensor).
+    Introduced in notebook 03.
+    """
+
+    def __init__(self, dense, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(dense, layers.Dense):
+            raise ValueError(f"DenseTranspose ties its weights to a keras.layers.Dense layer; got {type(dense).__name__}")
+        self.dense = dense
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        if not self.dense.built:
+            raise ValueError(f"build the tied layer {self.dense.name!r} first: apply it to a tensor before DenseTranspose")
+        if input_shape[-1] != self.dense.units:
+            raise ValueError(f"DenseTranspose of {self.dense.name!r} expects codes of width {self.dense.units}; "
+                             f"got input shape {tuple(input_shape)}")
+        self.bias = self.add_weight(shape=(self.dense.kernel.shape[0],), initializer="zeros", name="bias")
+
+    def call(self, h):
+        return self.activation(keras.ops.matmul(h, keras.ops.transpose(self.dense.kernel)) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.dense.kernel.shape[0])

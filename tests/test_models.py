@@ -166,3 +166,31 @@ def test_space_to_depth_rejects_sizes_that_do_not_divide():
         models.depth_to_space(keras.Input((4, 4, 6)), 2)
     with pytest.raises(ValueError, match=r"block must be a positive integer"):
         models.space_to_depth(keras.Input((4, 4, 1)), 0)
+
+
+def test_dense_transpose_ties_weights_to_the_encoder():
+    keras.utils.set_random_seed(0)
+    x_in = keras.Input((6,))
+    enc = keras.layers.Dense(3, activation="sigmoid")
+    h = enc(x_in)
+    dec = models.DenseTranspose(enc, activation="sigmoid")
+    ae = keras.Model(x_in, dec(h))
+    assert ae.count_params() == 6 * 3 + 3 + 6          # one kernel, two biases
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype("float32")
+    w, b = enc.get_weights()
+    h_np = 1 / (1 + np.exp(-(x @ w + b)))
+    np.testing.assert_allclose(ae.predict(x, verbose=0), 1 / (1 + np.exp(-(h_np @ w.T))), rtol=1e-5, atol=1e-6)
+    ae.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    ae.fit(x, x, epochs=2, verbose=0)
+    assert not np.allclose(enc.get_weights()[0], w)   # training the decoder moved the shared kernel
+
+
+def test_dense_transpose_rejects_bad_use():
+    with pytest.raises(ValueError, match="Dense"):
+        models.DenseTranspose(keras.layers.Conv2D(3, 3))
+    with pytest.raises(ValueError, match="first"):
+        models.DenseTranspose(keras.layers.Dense(3))(keras.Input((3,)))
+    enc = keras.layers.Dense(3)
+    enc(keras.Input((5,)))
+    with pytest.raises(ValueError, match="width 3"):
+        models.DenseTranspose(enc)(keras.Input((4,)))
