@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -41,3 +43,19 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
+
+
+def check_number(value, name: str, *, low: float = 0.0, high: float | None = None, strict: bool = False,
+                 hint: str = "") -> float:
+    """Return ``value`` as a float; raise ValueError unless it is a finite number in [low, high]
+    (``high=None``: no upper bound), or strictly between them with ``strict=True``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number; got {value!r}") from exc
+    inside = low < value < high if strict else value >= low and (high is None or value <= high)
+    if not math.isfinite(value) or not inside:
+        bound = (f"strictly between {low:g} and {high:g}" if strict else
+                 f"in [{low:g}, {high:g}]" if high is not None else f"a finite number >= {low:g}")
+        raise ValueError(f"{name} must be {bound}{hint}; got {value!r}")
+    return value

@@ -9,11 +9,9 @@ of the same shape, still in [0, 1]. ``x`` itself is never modified.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from aehelpers._validation import as_array, check_range
+from aehelpers._validation import as_array, check_number, check_range
 
 
 def _inputs(x, rng, level, name: str, high: float | None):
@@ -21,13 +19,7 @@ def _inputs(x, rng, level, name: str, high: float | None):
     if x.size == 0:
         raise ValueError(f"x must be a non-empty batch of shape (N, ...); got shape {x.shape}")
     check_range(x, "x", 0.0, 1.0)
-    try:
-        level = float(level)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number; got {level!r}") from exc
-    if not math.isfinite(level) or level < 0 or (high is not None and level > high):
-        bound = f"in [0, {high:g}]" if high is not None else "a finite number >= 0"
-        raise ValueError(f"{name} must be {bound}; got {level!r}")
+    level = check_number(level, name, high=high)
     if rng is None or isinstance(rng, (bool, float)):
         raise ValueError("rng must be a numpy.random.Generator (e.g. the one setup_notebook returns) or an int seed, "
                          f"so the noise is reproducible; got {rng!r}")

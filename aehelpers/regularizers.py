@@ -12,25 +12,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-
-def _check_fraction(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1; got {value!r}") from exc
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name} must be strictly between 0 and 1 (a target mean activation such as 0.05); got {value}")
-    return value
-
-
-def _check_weight(value, name: str = "weight") -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a non-negative number; got {value!r}") from exc
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a non-negative finite number; got {value}")
-    return value
+from aehelpers._validation import check_number
 
 
 def kl_sparsity(h, target: float = 0.05, eps: float = 1e-6):
@@ -43,7 +25,7 @@ def kl_sparsity(h, target: float = 0.05, eps: float = 1e-6):
     ``target`` and grows as a unit's mean activation moves away from it. Works on Keras
     tensors of any backend and on numpy arrays; returns a scalar. Introduced in notebook 03.
     """
-    target = _check_fraction(target, "target")
+    target = check_number(target, "target", high=1.0, strict=True, hint=" (a target mean activation such as 0.05)")
     if len(ops.shape(h)) != 2:
         raise ValueError(f"h must be a batch of codes shaped (batch, units); got shape {tuple(ops.shape(h))}")
     rho_hat = ops.clip(ops.mean(h, axis=0), eps, 1.0 - eps)
@@ -63,8 +45,8 @@ class KLSparsity(layers.Layer):
 
     def __init__(self, target: float = 0.05, weight: float = 1.0, **kwargs):
         super().__init__(**kwargs)
-        self.target = _check_fraction(target, "target")
-        self.weight = _check_weight(weight)
+        self.target = check_number(target, "target", high=1.0, strict=True, hint=" (a target mean activation such as 0.05)")
+        self.weight = check_number(weight, "weight")
 
     def call(self, h):
         if self.weight:
@@ -108,7 +90,7 @@ class ContractiveDense(layers.Dense):
                              f"do not pass activation={kwargs['activation']!r}")
         kwargs["activation"] = "sigmoid"
         super().__init__(units, **kwargs)
-        self.weight = _check_weight(weight)
+        self.weight = check_number(weight, "weight")
 
     def call(self, inputs, training=None):
         h = super().call(inputs)
