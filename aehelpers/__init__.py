@@ -16,6 +16,7 @@ module              what it holds                                          intro
 ``results``         ``record``/``check`` metrics with goals, wall time     notebook 01
 ``noise``           corruptions for denoising: Gaussian, masking, s&p      notebook 02
 ``regularizers``    KL sparsity, contractive penalty, finite differences   notebook 03
+``baselines``       non-neural baselines: PCA reconstruction               notebook 02
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ==================  =====================================================  ===========
@@ -38,6 +39,7 @@ IMPORTED_AT = time.perf_counter()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _SUBMODULES = (
+    "baselines",
     "course",
     "datasets",
     "metrics",

@@ -34,7 +34,7 @@ from aehelpers.notation import repo_root
 
 def notebook_paths(root: Path, only=None) -> list[Path]:
     """Return the course notebooks ``notebooks/NN_*.ipynb`` in order (optionally only those
-    whose names start with one of ``only``, e.g. ``["01"]``)."""
+    whose names start with one of ``only``, e.g. ``["01"]``). Introduced in the README (the course runner)."""
     paths = sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if only:
         paths = [p for p in paths if any(p.name.startswith(o) for o in only)]
@@ -46,7 +46,7 @@ def notebook_paths(root: Path, only=None) -> list[Path]:
 def execute_notebook(path: Path, out_path: Path, timeout: int = 900) -> dict:
     """Execute one notebook (kernel working directory = its folder), write the executed
     copy to ``out_path`` and return its row for the results table: ``notebook, status
-    ("ok"/"error"), wall_time_s, metrics, error``."""
+    ("ok"/"error"), wall_time_s, metrics, error``. Introduced in the README (the course runner)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -85,7 +85,8 @@ def _now() -> str:
 def merge_rows(new_rows: list[dict], json_path: Path, course_order: list[str]) -> list[dict]:
     """Return the rows of a partial run merged into the previous ``results.json``: rows of
     notebooks that were not run this time are kept, re-run ones replaced, rows of notebooks
-    that no longer exist dropped; sorted in course order."""
+    that no longer exist dropped; sorted in course order. Introduced in the README (the course
+    runner)."""
     old = []
     if json_path.is_file():
         try:
@@ -99,7 +100,8 @@ def merge_rows(new_rows: list[dict], json_path: Path, course_order: list[str]) -
 
 def data_status() -> dict:
     """Return, per dataset, "full" if a verified full copy is available locally, else
-    "missing (fallback/none)" — so a results table says what it was computed on."""
+    "missing (fallback/none)" — so a results table says what it was computed on. Introduced in the README (the course
+    runner)."""
     from aehelpers import datasets
 
     return {name: ("full" if datasets.available(name) else "missing: fallback or error")
@@ -107,7 +109,8 @@ def data_status() -> dict:
 
 
 def write_results(rows: list[dict], out_dir: Path, data: dict | None = None) -> tuple[Path, Path]:
-    """Write ``results.json`` and ``RESULTS.md`` for the executed notebooks; return both paths."""
+    """Write ``results.json`` and ``RESULTS.md`` for the executed notebooks; return both paths.
+    Introduced in the README (the course runner)."""
     from aehelpers.utils import versions
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +151,8 @@ def write_results(rows: list[dict], out_dir: Path, data: dict | None = None) -> 
 
 def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout: int = 900) -> int:
     """Execute the course notebooks in order, write the executed copies and the results
-    table; return the process exit code (0 when every notebook ran without error)."""
+    table; return the process exit code (0 when every notebook ran without error).
+    Introduced in the README (the course runner)."""
     paths = notebook_paths(root, only)
     data = data_status()
     print(f"Running {len(paths)} notebook(s); data: " + ", ".join(f"{k} {v}" for k, v in data.items()), flush=True)
@@ -170,6 +174,8 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
 
 
 def main(argv=None) -> int:
+    """Run the command line ``python -m aehelpers.course run|sync-macros``; return its exit code.
+    Introduced in the README."""
     parser = argparse.ArgumentParser(prog="python -m aehelpers.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute every notebook in order and write results/RESULTS.md + results.json")

@@ -67,8 +67,10 @@ def test_every_public_function_says_where_it_is_introduced():
     import inspect
     import re
 
+    import aehelpers
+
     missing = []
-    for name in ("datasets", "metrics", "models", "plotting", "results", "training", "utils", "notation"):
+    for name in aehelpers._SUBMODULES:
         module = importlib.import_module(f"aehelpers.{name}")
         for fname, obj in vars(module).items():
             if fname.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
