@@ -17,6 +17,8 @@ module              what it holds                                          intro
 ``noise``           corruptions for denoising: Gaussian, masking, s&p      notebook 02
 ``regularizers``    KL sparsity, contractive penalty, finite differences   notebook 03
 ``baselines``       non-neural baselines: PCA reconstruction               notebook 02
+``latent``          decoding off the training codes: perturbation,         notebook 05
+                    interpolation, random codes, concept vectors
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ==================  =====================================================  ===========
@@ -42,6 +44,7 @@ _SUBMODULES = (
     "baselines",
     "course",
     "datasets",
+    "latent",
     "metrics",
     "models",
     "noise",
