@@ -19,6 +19,8 @@ module              what it holds                                          intro
 ``baselines``       non-neural baselines: PCA reconstruction               notebook 02
 ``latent``          decoding off the training codes: perturbation,         notebook 05
                     interpolation, random codes, concept vectors
+``vae``             KL divergences, reparameterized sampling, MLP VAE,     notebook 06
+                    negative ELBO in nats
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ==================  =====================================================  ===========
@@ -54,6 +56,7 @@ _SUBMODULES = (
     "results",
     "training",
     "utils",
+    "vae",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

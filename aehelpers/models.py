@@ -124,14 +124,21 @@ def run(model, x, batch_size: int = 4096) -> np.ndarray:
 
     For the small models of this course this is faster than ``model.predict`` and, unlike
     ``predict`` on many different models in a loop, it builds no per-model graph (so
-    TensorFlow prints no "retracing" warnings). Introduced in notebook 01.
+    TensorFlow prints no "retracing" warnings). A model with several outputs returns a list
+    of arrays, one per output. Introduced in notebook 01.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     x = np.asarray(x)
     expected = tuple(model.input_shape[1:])
     if x.ndim != len(expected) + 1 or any(e is not None and e != d for e, d in zip(expected, x.shape[1:])):
         raise ValueError(f"model {model.name!r} expects inputs of shape (N, {', '.join(map(str, expected))}); got {x.shape}")
-    parts = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    parts = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) if len(model.outputs) == 1 else
+             [keras.ops.convert_to_numpy(t) for t in model(x[i:i + batch_size], training=False)]
+             for i in range(0, len(x), batch_size)]
+    if len(model.outputs) > 1:  # e.g. a VAE encoder's [mean, log_var]: one array per output
+        shapes = model.output_shape
+        return [np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, *shapes[k][1:]), dtype="float32")
+                for k in range(len(model.outputs))]
     return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]), dtype="float32")
 
 
