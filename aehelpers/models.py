@@ -132,14 +132,15 @@ def run(model, x, batch_size: int = 4096) -> np.ndarray:
     expected = tuple(model.input_shape[1:])
     if x.ndim != len(expected) + 1 or any(e is not None and e != d for e, d in zip(expected, x.shape[1:])):
         raise ValueError(f"model {model.name!r} expects inputs of shape (N, {', '.join(map(str, expected))}); got {x.shape}")
-    parts = [keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False)) if len(model.outputs) == 1 else
-             [keras.ops.convert_to_numpy(t) for t in model(x[i:i + batch_size], training=False)]
-             for i in range(0, len(x), batch_size)]
-    if len(model.outputs) > 1:  # e.g. a VAE encoder's [mean, log_var]: one array per output
-        shapes = model.output_shape
-        return [np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, *shapes[k][1:]), dtype="float32")
-                for k in range(len(model.outputs))]
-    return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]), dtype="float32")
+    several = len(model.outputs) > 1          # e.g. a VAE encoder's [mean, log_var]
+    shapes = model.output_shape if several else [model.output_shape]
+    parts = []                                  # per batch: one array per output
+    for i in range(0, len(x), batch_size):
+        out = model(x[i:i + batch_size], training=False)
+        parts.append([keras.ops.convert_to_numpy(t) for t in (out if isinstance(out, (list, tuple)) else [out])])
+    arrays = [np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, *shape[1:]), dtype="float32")
+              for k, shape in enumerate(shapes)]
+    return arrays if several else arrays[0]
 
 
 def _block_size(block: int, shape, what: str, divide: bool) -> int:
