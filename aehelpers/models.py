@@ -125,18 +125,33 @@ def run(model, x, batch_size: int = 4096) -> np.ndarray:
     For the small models of this course this is faster than ``model.predict`` and, unlike
     ``predict`` on many different models in a loop, it builds no per-model graph (so
     TensorFlow prints no "retracing" warnings). A model with several outputs returns a list
-    of arrays, one per output. Introduced in notebook 01.
+    of arrays, one per output; a model with several inputs (e.g. a conditional VAE's
+    ``[images, labels]``) takes a list ``x`` with one array per input, all of the same length.
+    Introduced in notebook 01.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
-    x = np.asarray(x)
-    expected = tuple(model.input_shape[1:])
-    if x.ndim != len(expected) + 1 or any(e is not None and e != d for e, d in zip(expected, x.shape[1:])):
-        raise ValueError(f"model {model.name!r} expects inputs of shape (N, {', '.join(map(str, expected))}); got {x.shape}")
+    n_inputs = len(model.inputs)
+    if n_inputs > 1:
+        if not isinstance(x, (list, tuple)) or len(x) != n_inputs:
+            raise ValueError(f"model {model.name!r} has {n_inputs} inputs ({', '.join(t.name for t in model.inputs)}): "
+                             f"pass a list of {n_inputs} arrays, e.g. run(model, [images, labels])")
+        inputs = [np.asarray(a) for a in x]
+        expected_shapes = [tuple(shape[1:]) for shape in model.input_shape]
+    else:
+        inputs, expected_shapes = [np.asarray(x)], [tuple(model.input_shape[1:])]
+    for arr, expected, tensor in zip(inputs, expected_shapes, model.inputs):
+        if arr.ndim != len(expected) + 1 or any(e is not None and e != d for e, d in zip(expected, arr.shape[1:])):
+            what = f"input {tensor.name!r}" if n_inputs > 1 else "inputs"
+            raise ValueError(f"model {model.name!r} expects {what} of shape (N, {', '.join(map(str, expected))}); got {arr.shape}")
+    n = len(inputs[0])
+    if any(len(arr) != n for arr in inputs):
+        raise ValueError(f"the inputs of model {model.name!r} must have the same length; got {[len(a) for a in inputs]}")
     several = len(model.outputs) > 1          # e.g. a VAE encoder's [mean, log_var]
     shapes = model.output_shape if several else [model.output_shape]
     parts = []                                  # per batch: one array per output
-    for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size], training=False)
+    for i in range(0, n, batch_size):
+        batch = [arr[i:i + batch_size] for arr in inputs]
+        out = model(batch if n_inputs > 1 else batch[0], training=False)
         parts.append([keras.ops.convert_to_numpy(t) for t in (out if isinstance(out, (list, tuple)) else [out])])
     arrays = [np.concatenate([p[k] for p in parts]) if parts else np.zeros((0, *shape[1:]), dtype="float32")
               for k, shape in enumerate(shapes)]

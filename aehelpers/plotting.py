@@ -30,9 +30,11 @@ def _as_images(x, name: str, image_shape=None) -> np.ndarray:
 def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, col_titles=None, cmap: str = "gray"):
     """Draw one row of ``n`` images per entry of ``rows`` (``{"original": x, "PCA k=32": x_pca, ...}``).
 
-    Typical use: originals on top, reconstructions below, the row label on the left.
-    Images are shown on a fixed [0, 1] grey scale so rows compare fairly. Returns the Figure.
-    Introduced in notebook 01.
+    Typical use: originals on top, reconstructions below, the row label on the left; optional
+    ``col_titles`` (at least ``n``) go above the first row. Images are shown on a fixed [0, 1]
+    grey scale so rows compare fairly. Each row is one axes holding the ``n`` images side by
+    side (a white gap between them), which draws far faster than one axes per image.
+    Returns the Figure. Introduced in notebook 01.
     """
     import matplotlib.pyplot as plt
 
@@ -43,17 +45,26 @@ def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, co
     short = min(len(b) for b in batches.values())
     if short < n:
         raise ValueError(f"every row needs at least n={n} images; the shortest has {short}")
-    fig, axes = plt.subplots(len(batches), n, figsize=(1.1 * n, 1.25 * len(batches) + 0.5), squeeze=False)
+    if col_titles is not None and len(col_titles) < n:
+        raise ValueError(f"col_titles needs at least n={n} entries; got {len(col_titles)}")
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")   # the gaps between images are NaN
+    gap = 2
+    fig, axes = plt.subplots(len(batches), 1, figsize=(1.1 * n, 1.25 * len(batches) + 0.5), squeeze=False)
     for r, (label, batch) in enumerate(batches.items()):
+        height, width = batch.shape[1:]
+        strip = np.full((height, n * (width + gap) - gap), np.nan, dtype=np.float32)
         for c in range(n):
-            ax = axes[r, c]
-            ax.imshow(batch[c], cmap=cmap, vmin=0.0, vmax=1.0)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-            if r == 0 and col_titles is not None:
-                ax.set_title(str(col_titles[c]), fontsize=8)
+            strip[:, c * (width + gap):c * (width + gap) + width] = batch[c]
+        ax = axes[r, 0]
+        ax.imshow(strip, cmap=colours, vmin=0.0, vmax=1.0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+        if r == 0 and col_titles is not None:
+            for c in range(n):
+                ax.text(c * (width + gap) + width / 2, -1.5, str(col_titles[c]), ha="center", va="bottom", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -122,3 +122,25 @@ def test_build_classifier_outputs_probabilities_and_checks_its_input():
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match=r"\(height, width\)"):
         latent.build_classifier((28, 28, 1))
+    decaying = latent.build_classifier((8, 8), 3, learning_rate=1e-2, decay_steps=10)
+    assert float(decaying.optimizer.learning_rate) == pytest.approx(1e-2)      # at step 0
+    decaying.optimizer.iterations.assign(10)
+    assert float(decaying.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-8)
+    with pytest.raises(ValueError, match="decay_steps"):
+        latent.build_classifier((8, 8), 3, decay_steps=0)
+
+
+def test_nearest_mean_accuracy_separates_clustered_from_class_free_codes():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 2000)
+    centres = np.array([[5, 0], [0, 5], [-5, 0], [0, -5]], "float32")
+    clustered = centres[labels] + rng.normal(0, 1, (2000, 2))
+    class_free = rng.normal(0, 1, (2000, 2))
+    assert latent.nearest_mean_accuracy(clustered[:1000], labels[:1000], clustered[1000:], labels[1000:]) > 0.95
+    assert abs(latent.nearest_mean_accuracy(class_free[:1000], labels[:1000], class_free[1000:], labels[1000:]) - 0.25) < 0.06
+    with pytest.raises(ValueError, match="same code size"):
+        latent.nearest_mean_accuracy(clustered, labels, np.zeros((3, 5)), labels[:3])
+    with pytest.raises(ValueError, match="integer class indices"):
+        latent.nearest_mean_accuracy(clustered, labels.astype(float), clustered, labels)
+    with pytest.raises(ValueError, match=r"classes \[3\] that train_labels lacks"):
+        latent.nearest_mean_accuracy(clustered[labels < 3], labels[labels < 3], clustered, labels)

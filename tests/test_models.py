@@ -146,6 +146,19 @@ def test_run_returns_numpy_in_batches_and_checks_shape():
         models.run(ae, x.reshape(10, -1))
 
 
+
+def test_run_takes_a_list_for_a_model_with_several_inputs():
+    a_in, b_in = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    model = keras.Model([a_in, b_in], keras.layers.Concatenate()([a_in, b_in]), name="pair")
+    a, b = np.arange(15, dtype="float32").reshape(5, 3), -np.ones((5, 2), "float32")
+    np.testing.assert_array_equal(models.run(model, [a, b], batch_size=2), np.concatenate([a, b], axis=1))
+    with pytest.raises(ValueError, match=r"has 2 inputs .*pass a list of 2 arrays"):
+        models.run(model, a)
+    with pytest.raises(ValueError, match=r"expects input 'b' of shape \(N, 2\); got \(5, 3\)"):
+        models.run(model, [a, a])
+    with pytest.raises(ValueError, match="must have the same length"):
+        models.run(model, [a, b[:4]])
+
 def test_space_to_depth_folds_patches_and_depth_to_space_inverts_it():
     x_in = keras.Input((4, 6, 2))
     folded = models.space_to_depth(x_in, 2)

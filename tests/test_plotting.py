@@ -17,9 +17,16 @@ def teardown_function():
 def test_show_image_rows_layout_and_labels():
     x = rng.random((12, 28, 28))
     fig = plotting.show_image_rows({"original": x, "flat": x.reshape(12, -1), "chan": x[..., None]}, n=5, title="T")
-    assert len(fig.axes) == 15
+    assert len(fig.axes) == 3                       # one axes per row, the 5 images side by side
     assert fig._suptitle.get_text() == "T"
-    assert [fig.axes[i * 5].get_ylabel() for i in range(3)] == ["original", "flat", "chan"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["original", "flat", "chan"]
+    strip = fig.axes[0].get_images()[0].get_array()
+    assert strip.shape == (28, 5 * 28 + 4 * 2)     # 2-pixel gaps between the images
+    np.testing.assert_allclose(strip[:, 30:58], x[1])
+    titled = plotting.show_image_rows({"a": x}, n=3, title="t", col_titles=["c0", "c1", "c2"])
+    assert [t.get_text() for t in titled.axes[0].texts] == ["c0", "c1", "c2"]
+    with pytest.raises(ValueError, match="col_titles needs at least n=3"):
+        plotting.show_image_rows({"a": x}, n=3, title="t", col_titles=["c0"])
 
 
 def test_show_image_rows_bad_input():

@@ -135,3 +135,33 @@ def test_negative_elbo_refuses_a_python_beta_other_than_one_and_bad_sampling():
         vae.negative_elbo(model, np.zeros((4, 4, 4), "float32"))
     with pytest.raises(ValueError, match="sampling must be a Keras layer"):
         vae.build_mlp_vae((4, 4), latent_dim=2, hidden=(8,), sampling=lambda t: t[0])
+
+
+def test_conditional_vae_takes_labels_everywhere_and_its_elbo_needs_them():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 256)
+    # each class lights a different third of a 6-pixel image: the label explains most of x
+    x = np.zeros((256, 6), "float32")
+    for k in range(3):
+        x[y == k, 2 * k:2 * k + 2] = 1.0
+    labels = np.eye(3, dtype="float32")[y]
+    cvae, encoder, decoder = vae.build_mlp_vae((6,), latent_dim=2, hidden=(16,), n_classes=3, name="cvae")
+    plain, _, _ = vae.build_mlp_vae((6,), latent_dim=2, hidden=(16,), name="plain")
+    for model, inputs in ((cvae, [x, labels]), (plain, x)):
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=vae.bernoulli_nll_from_logits)
+        model.fit(inputs, x, epochs=40, batch_size=64, verbose=0)
+    mean, log_var = (to_np(t) for t in encoder([x, labels]))
+    images = to_np(decoder([np.zeros((3, 2), "float32"), np.eye(3, dtype="float32")]))   # z = 0, each label
+    assert mean.shape == (256, 2) and images.shape == (3, 6)
+    # the label reaches every Dense layer: the input and each hidden layer, in encoder and decoder
+    for model in (encoder, cvae.get_layer("cvae_decoder_logits")):
+        assert sum(isinstance(layer, keras.layers.Concatenate) for layer in model.layers) == 2
+    assert np.all(images.argmax(axis=1) // 2 == np.arange(3))        # the label picks the lit pixels
+    assert vae.negative_elbo(cvae, x, labels) < vae.negative_elbo(plain, x)
+    with pytest.raises(ValueError, match="pass the one-hot labels"):
+        vae.negative_elbo(cvae, x)
+    with pytest.raises(ValueError, match=r"one-hot with shape \(256, 3\)"):
+        vae.negative_elbo(cvae, x, y)
+    with pytest.raises(ValueError, match="not conditional"):
+        vae.negative_elbo(plain, x, labels)
