@@ -146,7 +146,6 @@ def test_run_returns_numpy_in_batches_and_checks_shape():
         models.run(ae, x.reshape(10, -1))
 
 
-
 def test_run_takes_a_list_for_a_model_with_several_inputs():
     a_in, b_in = keras.Input((3,), name="a"), keras.Input((2,), name="b")
     model = keras.Model([a_in, b_in], keras.layers.Concatenate()([a_in, b_in]), name="pair")
@@ -158,6 +157,7 @@ def test_run_takes_a_list_for_a_model_with_several_inputs():
         models.run(model, [a, a])
     with pytest.raises(ValueError, match="must have the same length"):
         models.run(model, [a, b[:4]])
+
 
 def test_space_to_depth_folds_patches_and_depth_to_space_inverts_it():
     x_in = keras.Input((4, 6, 2))
