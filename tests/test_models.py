@@ -123,6 +123,32 @@ def test_fit_side_by_side_equals_separate_training(capsys):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+
+def test_fit_side_by_side_trains_classifiers_like_separate_training():
+    rng = np.random.default_rng(0)
+    x = rng.random((96, 5)).astype("float32")
+    y = (x[:, 0] > x[:, 1]).astype("int64") + 2 * (x[:, 2] > 0.5)     # 4 classes
+
+    def make(units):
+        keras.utils.set_random_seed(units)
+        inputs = keras.Input((5,))
+        return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(keras.layers.Dense(units, activation="relu")(inputs)))
+
+    together = {f"{u} units": make(u) for u in (3, 8)}
+    curves = training.fit_side_by_side(together, x, y, loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.5),
+                                       epochs=4, batch_size=32, plot=False, shuffle=False)
+    assert curves["8 units"]["loss"][-1] < curves["8 units"]["loss"][0]
+    for u in (3, 8):
+        alone = make(u)
+        alone.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+        alone.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0)
+        for a, b in zip(alone.get_weights(), together[f"{u} units"].get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"integer class ids of shape \(N,\)"):
+        training.fit_side_by_side(together, x, y.astype("float32"), loss="sparse_categorical_crossentropy", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match="loss must be 'mse' or"):
+        training.fit_side_by_side(together, x, y, loss="mae", optimizer="sgd", epochs=1)
+
 def test_fit_side_by_side_rejects_bad_input():
     a = models.build_dense_autoencoder((6,), code_size=1, hidden=(), name="a")[0]
     c = models.build_dense_autoencoder((7,), code_size=2, hidden=(), name="c")[0]
