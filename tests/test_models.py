@@ -100,6 +100,17 @@ def test_fit_requires_compiled_model():
         training.fit(ae, np.zeros((4, 6), "float32"), epochs=1, plot=False)
 
 
+def _assert_trained_like_alone(together, fresh, x, y, *, loss, rate, epochs):
+    # each model of a side-by-side fit ends with the weights it gets when trained alone on the same batches;
+    # fresh[label] is a new copy of together[label] with the same initial weights
+    for label, model in together.items():
+        alone = fresh[label]
+        alone.compile(optimizer=keras.optimizers.SGD(rate), loss=loss)
+        alone.fit(x, y, epochs=epochs, batch_size=32, shuffle=False, verbose=0)
+        for a, b in zip(alone.get_weights(), model.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_fit_side_by_side_equals_separate_training(capsys):
     x = np.random.default_rng(0).random((96, 6)).astype("float32")
 
@@ -115,14 +126,7 @@ def test_fit_side_by_side_equals_separate_training(capsys):
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
     assert len(lines) == 3 and "k=1 " in lines[0] and "k=2 " in lines[0] and "sum " in lines[0]
     assert curves["k=1"]["loss"][-1] < curves["k=1"]["loss"][0]
-    for k in (1, 2):
-        alone = make(k)
-        alone.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        alone.fit(x, x, epochs=3, batch_size=32, shuffle=False, verbose=0)
-        for a, b in zip(alone.get_weights(), together[f"k={k}"].get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-
-
+    _assert_trained_like_alone(together, {f"k={k}": make(k) for k in (1, 2)}, x, x, loss="mse", rate=0.1, epochs=3)
 
 def test_fit_side_by_side_trains_classifiers_like_separate_training():
     rng = np.random.default_rng(0)
@@ -138,12 +142,8 @@ def test_fit_side_by_side_trains_classifiers_like_separate_training():
     curves = training.fit_side_by_side(together, x, y, loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.5),
                                        epochs=4, batch_size=32, plot=False, shuffle=False)
     assert curves["8 units"]["loss"][-1] < curves["8 units"]["loss"][0]
-    for u in (3, 8):
-        alone = make(u)
-        alone.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
-        alone.fit(x, y, epochs=4, batch_size=32, shuffle=False, verbose=0)
-        for a, b in zip(alone.get_weights(), together[f"{u} units"].get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    _assert_trained_like_alone(together, {f"{u} units": make(u) for u in (3, 8)}, x, y,
+                               loss="sparse_categorical_crossentropy", rate=0.5, epochs=4)
     with pytest.raises(ValueError, match=r"integer class ids of shape \(N,\)"):
         training.fit_side_by_side(together, x, y.astype("float32"), loss="sparse_categorical_crossentropy", optimizer="sgd", epochs=1)
     with pytest.raises(ValueError, match="loss must be 'mse' or"):
