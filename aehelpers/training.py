@@ -66,26 +66,29 @@ def fit(model, x, y=None, *, epochs: int, batch_size: int = 256, validation_data
 
 
 def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_size: int = 256,
-                     loss: str = "mse", steps_per_execution: int = 50, jit_compile="auto", plot: bool = True,
-                     title: str | None = None, max_lines: int = 10, **kwargs) -> dict:
+                     loss: str = "mse", from_logits: bool = False, steps_per_execution: int = 50,
+                     jit_compile="auto", plot: bool = True, title: str | None = None, max_lines: int = 10,
+                     label: str = "", **kwargs) -> dict:
     """Train several independent models on the same data in ONE ``fit`` call and return
-    ``{label: {"loss": [...]}}``, one training curve per model.
+    ``{name: {"loss": [...]}}``, one training curve per model.
 
-    ``models`` maps a label (e.g. ``"k=8"``) to an uncompiled Keras model; all take the same
+    ``models`` maps a name (e.g. ``"k=8"``) to an uncompiled Keras model; all take the same
     input. With ``loss="mse"`` each produces outputs shaped like the target (``y``, default
     ``x``); with ``loss="sparse_categorical_crossentropy"`` each outputs class probabilities
-    ``(N, n_classes)`` (a softmax) and ``y`` holds integer class ids ``(N,)`` (notebook 08's
-    classifiers). They are wrapped in one functional model whose loss is the sum of theirs. Because the models share no weights, each
+    ``(N, n_classes)`` (a softmax), or with ``from_logits=True`` unnormalised class scores (no
+    softmax; the loss then applies log-softmax exactly, without clipping tiny probabilities), and ``y``
+    holds integer class ids ``(N,)`` (notebook 08's classifiers). They are wrapped in one functional model whose loss is the sum of theirs. Because the models share no weights, each
     one receives exactly the gradient of its own loss (and Adam's update is per weight), so
     this equals training them one after another on the same batches, but pays Keras'
     graph-building overhead (about 2 s per ``fit`` on a CPU) once instead of once per model.
-    Extra keyword arguments go to ``fit`` (e.g. ``shuffle``). Every model keeps its trained
-    weights. Introduced in notebook 01.
+    Each printed epoch line starts with ``label`` (if given) and shows the summed loss (``sum``)
+    and each model's own. Extra keyword arguments go to ``fit`` (e.g. ``shuffle``). Every model
+    keeps its trained weights. Introduced in notebook 01.
     """
     from aehelpers.plotting import plot_history
 
     if not isinstance(models, dict) or not models:
-        raise ValueError("models must be a non-empty dict {label: keras.Model}")
+        raise ValueError("models must be a non-empty dict {name: keras.Model}")
     if loss not in ("mse", "sparse_categorical_crossentropy"):
         raise ValueError(f"loss must be 'mse' or 'sparse_categorical_crossentropy'; got {loss!r}")
     x = np.asarray(x)
@@ -93,23 +96,28 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
     if len(target) != len(x):
         raise ValueError(f"x and y must have the same number of examples; got {len(x)} and {len(target)}")
     classify = loss == "sparse_categorical_crossentropy"
+    if from_logits and not classify:
+        raise ValueError("from_logits=True needs loss='sparse_categorical_crossentropy' (class scores)")
     if classify and (target.ndim != 1 or not np.issubdtype(target.dtype, np.integer)):
         raise ValueError(f"with loss='sparse_categorical_crossentropy', y must be integer class ids of shape (N,); "
                          f"got shape {target.shape}, dtype {target.dtype}")
-    for label, model in models.items():
+    for name, model in models.items():
         out = tuple(model.output_shape[1:])
         if tuple(model.input_shape[1:]) != x.shape[1:] or (len(out) != 1 if classify else out != target.shape[1:]):
             wanted = "(n_classes,)" if classify else str(target.shape[1:])
-            raise ValueError(f"model {label!r} maps {model.input_shape[1:]} -> {model.output_shape[1:]}; "
+            raise ValueError(f"model {name!r} maps {model.input_shape[1:]} -> {model.output_shape[1:]}; "
                              f"every model must map {x.shape[1:]} -> {wanted}")
     inputs = keras.Input(shape=x.shape[1:], name="shared_input")
     stacked = keras.ops.stack([m(inputs) for m in models.values()], axis=1)  # (batch, n_models, ...)
     wrapper = keras.Model(inputs, stacked, name="side_by_side")
 
     def per_model_loss(y_true, y_pred):  # (batch, n_models)
-        if classify:   # -log p(true class) of each model's softmax output
+        if classify:   # -log p(true class) of each model
             true = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), keras.ops.shape(y_pred)[-1])
-            return -keras.ops.log(keras.ops.clip(keras.ops.sum(y_pred * keras.ops.expand_dims(true, 1), axis=-1), 1e-7, 1.0))
+            true = keras.ops.expand_dims(true, 1)
+            if from_logits:
+                return -keras.ops.sum(keras.ops.log_softmax(y_pred, axis=-1) * true, axis=-1)
+            return -keras.ops.log(keras.ops.clip(keras.ops.sum(y_pred * true, axis=-1), 1e-7, 1.0))
         err = keras.ops.square(y_pred - keras.ops.expand_dims(y_true, 1))
         return keras.ops.mean(keras.ops.reshape(err, (keras.ops.shape(err)[0], len(models), -1)), axis=-1)
 
@@ -118,17 +126,17 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
 
     short = "ce" if classify else "mse"
     metrics, rename = [], {"loss": "sum"}
-    for j, label in enumerate(models):
+    for j, name in enumerate(models):
         def metric(y_true, y_pred, j=j):
             return per_model_loss(y_true, y_pred)[:, j]
         metric.__name__ = f"model_{j}_{short}"
         metrics.append(metric)
-        rename[metric.__name__] = str(label)
+        rename[metric.__name__] = str(name)
     wrapper.compile(optimizer=optimizer, loss=summed_loss, metrics=metrics, steps_per_execution=steps_per_execution,
                     jit_compile=jit_compile)
     history = wrapper.fit(x, target, epochs=epochs, batch_size=check_positive_int(batch_size, "batch_size"),
-                          verbose=0, callbacks=[EpochLine("", max_lines, rename)], **kwargs)
-    curves = {label: {"loss": history.history[f"model_{j}_{short}"]} for j, label in enumerate(models)}
+                          verbose=0, callbacks=[EpochLine(label, max_lines, rename)], **kwargs)
+    curves = {name: {"loss": history.history[f"model_{j}_{short}"]} for j, name in enumerate(models)}
     if plot:
         import matplotlib.pyplot as plt
 

@@ -105,7 +105,7 @@ def _assert_trained_like_alone(together, fresh, x, y, *, loss, rate, epochs):
     # fresh[label] is a new copy of together[label] with the same initial weights
     for label, model in together.items():
         alone = fresh[label]
-        alone.compile(optimizer=keras.optimizers.SGD(rate), loss=loss)
+        alone.compile(optimizer=keras.optimizers.SGD(rate), loss=loss)   # a name or a Keras loss object
         alone.fit(x, y, epochs=epochs, batch_size=32, shuffle=False, verbose=0)
         for a, b in zip(alone.get_weights(), model.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -121,33 +121,40 @@ def test_fit_side_by_side_equals_separate_training(capsys):
 
     together = {f"k={k}": make(k) for k in (1, 2)}
     curves = training.fit_side_by_side(together, x, optimizer=keras.optimizers.SGD(0.1), epochs=3,
-                                       batch_size=32, plot=False, shuffle=False)
+                                       batch_size=32, plot=False, shuffle=False, label="two codes")
     assert set(curves) == {"k=1", "k=2"} and len(curves["k=2"]["loss"]) == 3
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
-    assert len(lines) == 3 and "k=1 " in lines[0] and "k=2 " in lines[0] and "sum " in lines[0]
+    assert len(lines) == 3 and lines[0].startswith("two codes · epoch 1/3")
+    assert "k=1 " in lines[0] and "k=2 " in lines[0] and "sum " in lines[0]
     assert curves["k=1"]["loss"][-1] < curves["k=1"]["loss"][0]
     _assert_trained_like_alone(together, {f"k={k}": make(k) for k in (1, 2)}, x, x, loss="mse", rate=0.1, epochs=3)
+
 
 def test_fit_side_by_side_trains_classifiers_like_separate_training():
     rng = np.random.default_rng(0)
     x = rng.random((96, 5)).astype("float32")
     y = (x[:, 0] > x[:, 1]).astype("int64") + 2 * (x[:, 2] > 0.5)     # 4 classes
 
-    def make(units):
+    def make(units, activation):
         keras.utils.set_random_seed(units)
         inputs = keras.Input((5,))
-        return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(keras.layers.Dense(units, activation="relu")(inputs)))
+        return keras.Model(inputs, keras.layers.Dense(4, activation=activation)(keras.layers.Dense(units, activation="relu")(inputs)))
 
-    together = {f"{u} units": make(u) for u in (3, 8)}
-    curves = training.fit_side_by_side(together, x, y, loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.5),
-                                       epochs=4, batch_size=32, plot=False, shuffle=False)
-    assert curves["8 units"]["loss"][-1] < curves["8 units"]["loss"][0]
-    _assert_trained_like_alone(together, {f"{u} units": make(u) for u in (3, 8)}, x, y,
-                               loss="sparse_categorical_crossentropy", rate=0.5, epochs=4)
+    for from_logits, activation in ((False, "softmax"), (True, None)):    # probabilities, or logits
+        together = {f"{u} units": make(u, activation) for u in (3, 8)}
+        curves = training.fit_side_by_side(together, x, y, loss="sparse_categorical_crossentropy", from_logits=from_logits,
+                                           optimizer=keras.optimizers.SGD(0.5), epochs=4, batch_size=32, plot=False,
+                                           shuffle=False)
+        assert curves["8 units"]["loss"][-1] < curves["8 units"]["loss"][0]
+        _assert_trained_like_alone(together, {f"{u} units": make(u, activation) for u in (3, 8)}, x, y,
+                                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits), rate=0.5, epochs=4)
     with pytest.raises(ValueError, match=r"integer class ids of shape \(N,\)"):
         training.fit_side_by_side(together, x, y.astype("float32"), loss="sparse_categorical_crossentropy", optimizer="sgd", epochs=1)
     with pytest.raises(ValueError, match="loss must be 'mse' or"):
         training.fit_side_by_side(together, x, y, loss="mae", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match="from_logits=True needs loss='sparse_categorical_crossentropy'"):
+        training.fit_side_by_side(together, x, y, from_logits=True, optimizer="sgd", epochs=1)
+
 
 def test_fit_side_by_side_rejects_bad_input():
     a = models.build_dense_autoencoder((6,), code_size=1, hidden=(), name="a")[0]
