@@ -76,8 +76,10 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
     input. With ``loss="mse"`` each produces outputs shaped like the target (``y``, default
     ``x``); with ``loss="sparse_categorical_crossentropy"`` each outputs class probabilities
     ``(N, n_classes)`` (a softmax), or with ``from_logits=True`` unnormalised class scores (no
-    softmax; the loss then applies log-softmax exactly, without clipping tiny probabilities), and ``y``
-    holds integer class ids ``(N,)`` (notebook 08's classifiers). They are wrapped in one functional model whose loss is the sum of theirs. Because the models share no weights, each
+    softmax; the loss then applies log-softmax exactly, without clipping tiny probabilities),
+    and ``y`` holds integer class ids ``0 .. n_classes - 1`` of shape ``(N,)`` (notebook 08's
+    classifiers). They are wrapped in one functional model whose loss is the sum of theirs.
+    Because the models share no weights, each
     one receives exactly the gradient of its own loss (and Adam's update is per weight), so
     this equals training them one after another on the same batches, but pays Keras'
     graph-building overhead (about 2 s per ``fit`` on a CPU) once instead of once per model.
@@ -107,6 +109,9 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
             wanted = "(n_classes,)" if classify else str(target.shape[1:])
             raise ValueError(f"model {name!r} maps {model.input_shape[1:]} -> {model.output_shape[1:]}; "
                              f"every model must map {x.shape[1:]} -> {wanted}")
+        if classify and (target.min() < 0 or target.max() >= out[0]):
+            raise ValueError(f"class ids in y must lie in 0..{out[0] - 1} for model {name!r} ({out[0]} classes); "
+                             f"got {target.min()}..{target.max()}")
     inputs = keras.Input(shape=x.shape[1:], name="shared_input")
     stacked = keras.ops.stack([m(inputs) for m in models.values()], axis=1)  # (batch, n_models, ...)
     wrapper = keras.Model(inputs, stacked, name="side_by_side")

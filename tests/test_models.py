@@ -152,6 +152,9 @@ def test_fit_side_by_side_trains_classifiers_like_separate_training():
         training.fit_side_by_side(together, x, y.astype("float32"), loss="sparse_categorical_crossentropy", optimizer="sgd", epochs=1)
     with pytest.raises(ValueError, match="loss must be 'mse' or"):
         training.fit_side_by_side(together, x, y, loss="mae", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match=r"class ids in y must lie in 0\.\.3 for model '3 units' \(4 classes\); got 0\.\.4"):
+        training.fit_side_by_side(together, x, np.where(y == 3, 4, y), loss="sparse_categorical_crossentropy",
+                                  optimizer="sgd", epochs=1)
     with pytest.raises(ValueError, match="from_logits=True needs loss='sparse_categorical_crossentropy'"):
         training.fit_side_by_side(together, x, y, from_logits=True, optimizer="sgd", epochs=1)
 
