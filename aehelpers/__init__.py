@@ -23,6 +23,7 @@ module              what it holds                                          intro
                     negative ELBO in nats
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
+``diagrams``        the architecture diagrams in ``images/`` (matplotlib)  README
 ==================  =====================================================  ===========
 """
 
@@ -46,6 +47,7 @@ _SUBMODULES = (
     "baselines",
     "course",
     "datasets",
+    "diagrams",
     "latent",
     "metrics",
     "models",

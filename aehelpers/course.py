@@ -7,6 +7,7 @@ Usage (from the course checkout)::
     python -m aehelpers.course run --inplace    # update the committed notebooks' outputs
     python -m aehelpers.course sync-macros      # copy Latex_macros.ipynb into the notebooks
     python -m aehelpers.course sync-macros --check
+    python -m aehelpers.course diagrams         # redraw the architecture diagrams in images/
 
 ``run`` executes each ``notebooks/NN_*.ipynb`` in its own kernel (working directory
 ``notebooks/``, as in JupyterLab), writes the executed copy to ``results/executed/`` (or back
@@ -174,8 +175,8 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
 
 
 def main(argv=None) -> int:
-    """Run the command line ``python -m aehelpers.course run|sync-macros``; return its exit code.
-    Introduced in the README."""
+    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams``; return its
+    exit code. Introduced in the README."""
     parser = argparse.ArgumentParser(prog="python -m aehelpers.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute every notebook in order and write results/RESULTS.md + results.json")
@@ -185,7 +186,13 @@ def main(argv=None) -> int:
     p_run.add_argument("--timeout", type=int, default=900, help="seconds one cell may take (default 900)")
     p_sync = sub.add_parser("sync-macros", help="copy the macros of Latex_macros.ipynb into every notebook")
     p_sync.add_argument("--check", action="store_true", help="only report drift and undefined macros; exit 1 if any")
+    p_diagrams = sub.add_parser("diagrams", help="redraw the architecture diagrams into images/ (aehelpers.diagrams)")
+    from aehelpers import diagrams
+
+    diagrams.add_arguments(p_diagrams)
     args = parser.parse_args(argv)
+    if args.command == "diagrams":
+        return diagrams.run(args)
 
     root = repo_root()
     if args.command == "run":
