@@ -23,6 +23,7 @@ module              what it holds                                          intro
                     negative ELBO in nats
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
+``export``          HTML pages, index and reveal.js slides; slide rules    README
 ==================  =====================================================  ===========
 """
 
@@ -46,6 +47,7 @@ _SUBMODULES = (
     "baselines",
     "course",
     "datasets",
+    "export",
     "latent",
     "metrics",
     "models",
