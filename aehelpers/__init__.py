@@ -24,6 +24,7 @@ module              what it holds                                          intro
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
 ``diagrams``        the architecture diagrams in ``images/`` (matplotlib)  README
+``export``          HTML pages, index and reveal.js slides; slide rules    README
 ==================  =====================================================  ===========
 """
 
@@ -48,6 +49,7 @@ _SUBMODULES = (
     "course",
     "datasets",
     "diagrams",
+    "export",
     "latent",
     "metrics",
     "models",

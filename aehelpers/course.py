@@ -8,6 +8,8 @@ Usage (from the course checkout)::
     python -m aehelpers.course sync-macros      # copy Latex_macros.ipynb into the notebooks
     python -m aehelpers.course sync-macros --check
     python -m aehelpers.course diagrams         # redraw the architecture diagrams in images/
+    python -m aehelpers.course export           # HTML pages, index.html, reveal.js slides
+    python -m aehelpers.course sync-slides      # write the slide metadata (add --check to check)
 
 ``run`` executes each ``notebooks/NN_*.ipynb`` in its own kernel (working directory
 ``notebooks/``, as in JupyterLab), writes the executed copy to ``results/executed/`` (or back
@@ -15,7 +17,8 @@ in place), and writes ``results/results.json`` and ``results/RESULTS.md``: each 
 wall time, status and every metric it recorded with :mod:`aehelpers.results`, with its goal
 and pass/fail. With ``--only``, the rows of the other notebooks are kept from the previous
 ``results.json`` (each row says when it was measured). It keeps going after a failing notebook
-and exits 1 if any failed.
+and exits 1 if any failed. ``export`` and ``sync-slides`` are the classroom publishing commands
+of :mod:`aehelpers.export`.
 """
 
 from __future__ import annotations
@@ -175,8 +178,8 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
 
 
 def main(argv=None) -> int:
-    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams``; return its
-    exit code. Introduced in the README."""
+    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams|export|sync-slides``;
+    return its exit code. Introduced in the README."""
     parser = argparse.ArgumentParser(prog="python -m aehelpers.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="execute every notebook in order and write results/RESULTS.md + results.json")
@@ -190,6 +193,12 @@ def main(argv=None) -> int:
     from aehelpers import diagrams
 
     diagrams.add_arguments(p_diagrams)
+    p_export = sub.add_parser("export", help="write HTML pages, index.html and reveal.js slides of the executed notebooks")
+    p_export.add_argument("--out", type=Path, default=None, help="output folder (default: results/export/ in the checkout)")
+    p_export.add_argument("--mathjax", metavar="URL_OR_PATH", default=None,
+                          help="MathJax 2 URL, or a local MathJax 2 folder to copy into the output (default: nbconvert's CDN)")
+    p_slides = sub.add_parser("sync-slides", help="write the slide types of the slide rules into every notebook's metadata")
+    p_slides.add_argument("--check", action="store_true", help="only report drift from the slide rules; exit 1 if any")
     args = parser.parse_args(argv)
     if args.command == "diagrams":
         return diagrams.run(args)
@@ -197,17 +206,42 @@ def main(argv=None) -> int:
     root = repo_root()
     if args.command == "run":
         return run(root, args.out or root / "results", only=args.only, inplace=args.inplace, timeout=args.timeout)
-    from aehelpers import notation
+    if args.command == "export":
+        return _export(root, args.out, args.mathjax)
+    from aehelpers import export, notation
 
-    if not args.check:
-        for path in notation.sync(root):
+    if args.command == "sync-slides":
+        return _sync(root, args.check, export.sync_slides, export.slide_problems,
+                     "slides OK: every notebook's slide metadata follows the slide rules")
+    return _sync(root, args.check, notation.sync, notation.problems,
+                 "notation OK: every notebook carries the current macros and uses only defined ones")
+
+
+def _sync(root: Path, check: bool, sync, problems, ok: str) -> int:
+    """A ``sync-*`` command: write (unless ``check``), then print what is still wrong; exit 1 if anything."""
+    if not check:
+        for path in sync(root):
             print(f"updated {path.relative_to(root)}")
-    found = notation.problems(root)
+    found = problems(root)
     for line in found:
         print(line)
     if not found:
-        print("notation OK: every notebook carries the current macros and uses only defined ones")
+        print(ok)
     return 1 if found else 0
+
+
+def _export(root: Path, out, mathjax) -> int:
+    """The ``export`` command: a clear one-line message instead of a traceback for bad input."""
+    from aehelpers import export
+
+    try:
+        index = export.export_course(root, out, mathjax=mathjax)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 1
+    n = len(notebook_paths(root))
+    print(f"Wrote {n} HTML page(s) and {n} slide deck(s) (*.slides.html); open {index}")
+    return 0
 
 
 if __name__ == "__main__":
