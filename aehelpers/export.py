@@ -50,6 +50,7 @@ MATHJAX_DIR = "mathjax"  # where a local MathJax copy goes inside the export fol
 
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$", re.M)
 _FENCE_RE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1", re.M | re.S)
+_IMAGE_ONLY_RE = re.compile(r"!\[[^\]]*\]\([^)\s]+\)")   # a markdown cell that is one image, e.g. a diagram
 _IMG_SRC_RE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.I)
 # nbconvert's reveal template re-renders the math of a slide on every slide change, at once. On a
 # deep link (#/5/1, e.g. reloading mid-lecture) that runs while MathJax's first pass is still
@@ -78,6 +79,10 @@ def _slide_type(cell) -> str:
     return cell.get("metadata", {}).get("slideshow", {}).get("slide_type") or CONTINUE
 
 
+def _is_image_only(cell) -> bool:
+    return cell["cell_type"] == "markdown" and bool(_IMAGE_ONLY_RE.fullmatch(_source(cell).strip()))
+
+
 def _has_image_output(cell) -> bool:
     return any(mime in out.get("data", {}) for out in cell.get("outputs", []) for mime in IMAGE_MIMETYPES)
 
@@ -93,6 +98,8 @@ def slide_types(nb) -> list[str]:
       whose largest heading is ``###`` a ``"subslide"`` (a heading in the middle of a cell
       still moves the whole cell: the rules never split cells);
     * a code cell whose outputs include an image gets a ``"subslide"`` (figures on their own);
+    * so does a markdown cell that is only an image (a diagram from ``images/``), and the cell
+      after it starts a new ``"subslide"`` too, so the diagram has the slide to itself;
     * everything else continues the current slide (``"-"``).
 
     Introduced in the README (classroom publishing)."""
@@ -111,7 +118,8 @@ def slide_types(nb) -> list[str]:
             types[i] = SLIDE
         elif top == 3:
             types[i] = SUBSLIDE
-        elif cell["cell_type"] == "code" and _has_image_output(cell):
+        elif (cell["cell_type"] == "code" and _has_image_output(cell)) or _is_image_only(cell) \
+                or (i > 0 and _is_image_only(cells[i - 1])):
             types[i] = SUBSLIDE
     return types
 

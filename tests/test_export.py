@@ -67,6 +67,8 @@ def tiny(tmp_path):
         new.new_markdown_cell("#### A small heading"),                                              # 9 -
         new.new_code_cell(""),                                                                      # 10 - (empty, never run)
         new.new_markdown_cell("## Summary"),                                                        # 11 slide
+        new.new_markdown_cell("![a diagram alone](../images/diagram.png)"),                         # 12 subslide
+        _ran("y = 2"),                                                                              # 13 subslide (after it)
     ])
     second = new.new_notebook(cells=[new.new_markdown_cell("# Second · another"), _ran("print(2)", [_text("2\n")])])
     nbformat.write(first, nbs / "01_first.ipynb")
@@ -75,7 +77,8 @@ def tiny(tmp_path):
     return tmp_path
 
 
-TINY_TYPES = ["slide", "skip", "skip", "skip", "slide", "-", "subslide", "-", "subslide", "-", "-", "slide"]
+TINY_TYPES = ["slide", "skip", "skip", "skip", "slide", "-", "subslide", "-", "subslide", "-", "-", "slide",
+              "subslide", "subslide"]
 
 
 # --- slide rules and metadata -----------------------------------------------------------------
@@ -315,7 +318,7 @@ def test_browser_check_reports_undefined_macro_parse_error_and_broken_image(tiny
     assert len(bad["errors"]) == 2 and bad["errors"][1].startswith("TeX parse error: ") and "x^^2" in bad["errors"][1]
     assert bad["broken_images"] == ["data:image/png;base64,AAAA"] and bad["images"] == 1
     good = browser_check(chromium, out / "01_first.html")
-    assert good["errors"] == [] and good["broken_images"] == [] and good["typeset"] == 1 and good["images"] == 2
+    assert good["errors"] == [] and good["broken_images"] == [] and good["typeset"] == 1 and good["images"] == 3
 
 
 def test_exported_course_renders_in_a_browser_offline(chromium, mathjax, tmp_path_factory):
