@@ -23,6 +23,7 @@ module              what it holds                                          intro
                     negative ELBO in nats
 ``notation``        the course LaTeX macros and their sync into notebooks  notebook 01
 ``course``          ``python -m aehelpers.course run``: the course runner  README
+``cache``           trained weights cached for instant re-runs             README
 ``diagrams``        the architecture diagrams in ``images/`` (matplotlib)  README
 ``export``          HTML pages, index and reveal.js slides; slide rules    README
 ==================  =====================================================  ===========
@@ -46,6 +47,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _SUBMODULES = (
     "baselines",
+    "cache",
     "course",
     "datasets",
     "diagrams",

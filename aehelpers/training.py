@@ -41,22 +41,34 @@ class EpochLine(keras.callbacks.Callback):
 
 
 def fit(model, x, y=None, *, epochs: int, batch_size: int = 256, validation_data=None, label: str = "",
-        plot: bool = True, title: str | None = None, callbacks=(), max_lines: int = 10, **kwargs):
+        plot: bool = True, title: str | None = None, callbacks=(), max_lines: int = 10, cache: bool = True,
+        retrain: bool = False, **kwargs):
     """Train ``model`` with ``model.fit`` (no progress bars), print one line per epoch and,
     if ``plot``, draw the loss curve. ``y`` defaults to ``x`` (an autoencoder reconstructs
     its input). Extra keyword arguments go to ``model.fit``.
 
-    Returns the Keras ``History``. Introduced in notebook 01.
+    With ``cache`` (outside CI and pytest), a second run with the same model, initial weights,
+    data and arguments loads the trained weights from the user cache instead of training
+    (see :mod:`aehelpers.cache`); ``retrain=True`` trains again. Returns the Keras ``History``
+    (on a cache hit, one holding the stored history). Introduced in notebook 01.
     """
+    from aehelpers import cache as weights_cache
     from aehelpers.plotting import plot_history
 
     if not getattr(model, "compiled", False) and getattr(model, "optimizer", None) is None:
         raise ValueError(f"model {model.name!r} is not compiled: call model.compile(optimizer=..., loss=...) first")
-    history = model.fit(
-        x, x if y is None else y,
-        epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-        verbose=0, callbacks=[EpochLine(label, max_lines), *callbacks], **kwargs,
-    )
+    y = x if y is None else y
+
+    def train():
+        return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                         verbose=0, callbacks=[EpochLine(label, max_lines), *callbacks], **kwargs)
+
+    if cache:
+        settings = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks), **kwargs)
+        history = weights_cache.cached_fit(model, train, data=[x, y, validation_data], settings=settings,
+                                           label=label, retrain=retrain)
+    else:
+        history = train()
     if plot:
         import matplotlib.pyplot as plt
 

@@ -9,6 +9,7 @@ import random
 import numpy as np
 
 DEFAULT_SEED = 42
+LAST_SEED: int | None = None    # the seed of the last set_seed call (part of the weights cache's key)
 
 
 def set_seed(seed: int = DEFAULT_SEED) -> np.random.Generator:
@@ -20,7 +21,8 @@ def set_seed(seed: int = DEFAULT_SEED) -> np.random.Generator:
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    seed = int(seed)
+    global LAST_SEED
+    seed = LAST_SEED = int(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started later
     random.seed(seed)
     np.random.seed(seed)

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KERAS_TESTS = ["tests/test_models.py", "tests/test_utils.py", "tests/test_metrics.py", "tests/test_plotting.py",
-               "tests/test_regularizers.py", "tests/test_latent.py", "tests/test_vae.py"]
+               "tests/test_regularizers.py", "tests/test_latent.py", "tests/test_vae.py", "tests/test_cache.py"]
 
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])
