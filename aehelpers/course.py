@@ -10,6 +10,7 @@ Usage (from the course checkout)::
     python -m aehelpers.course diagrams         # redraw the architecture diagrams in images/
     python -m aehelpers.course export           # HTML pages, index.html, reveal.js slides
     python -m aehelpers.course sync-slides      # write the slide metadata (add --check to check)
+    python -m aehelpers.course sync-flow        # Colab badge + guard, previous/next links, solutions, README index
 
 ``run`` executes each ``notebooks/NN_*.ipynb`` in its own kernel (working directory
 ``notebooks/``, as in JupyterLab), writes the executed copy to ``results/executed/`` (or back
@@ -18,7 +19,7 @@ wall time, status and every metric it recorded with :mod:`aehelpers.results`, wi
 and pass/fail. With ``--only``, the rows of the other notebooks are kept from the previous
 ``results.json`` (each row says when it was measured). It keeps going after a failing notebook
 and exits 1 if any failed. ``export`` and ``sync-slides`` are the classroom publishing commands
-of :mod:`aehelpers.export`.
+of :mod:`aehelpers.export`; ``sync-flow`` is the lecture flow of :mod:`aehelpers.flow`.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
 
 
 def main(argv=None) -> int:
-    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams|export|sync-slides``;
+    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams|export|sync-slides|sync-flow``;
     return its exit code. Introduced in the README."""
     parser = argparse.ArgumentParser(prog="python -m aehelpers.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +200,9 @@ def main(argv=None) -> int:
                           help="MathJax 2 URL, or a local MathJax 2 folder to copy into the output (default: nbconvert's CDN)")
     p_slides = sub.add_parser("sync-slides", help="write the slide types of the slide rules into every notebook's metadata")
     p_slides.add_argument("--check", action="store_true", help="only report drift from the slide rules; exit 1 if any")
+    p_flow = sub.add_parser("sync-flow", help="write the Colab badge and guard, previous/next links, solution "
+                                              "metadata and the README's course index")
+    p_flow.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
     args = parser.parse_args(argv)
     if args.command == "diagrams":
         return diagrams.run(args)
@@ -208,8 +212,11 @@ def main(argv=None) -> int:
         return run(root, args.out or root / "results", only=args.only, inplace=args.inplace, timeout=args.timeout)
     if args.command == "export":
         return _export(root, args.out, args.mathjax)
-    from aehelpers import export, notation
+    from aehelpers import export, flow, notation
 
+    if args.command == "sync-flow":
+        return _sync(root, args.check, flow.sync, flow.problems,
+                     "flow OK: navigation, Colab guards, solutions and the README index are in sync")
     if args.command == "sync-slides":
         return _sync(root, args.check, export.sync_slides, export.slide_problems,
                      "slides OK: every notebook's slide metadata follows the slide rules")

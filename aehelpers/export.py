@@ -83,6 +83,13 @@ def _is_image_only(cell) -> bool:
     return cell["cell_type"] == "markdown" and bool(_IMAGE_ONLY_RE.fullmatch(_source(cell).strip()))
 
 
+def _left_out(cell) -> bool:
+    """The navigation cell and the solutions: skipped by the slides, left out of the exports."""
+    from aehelpers.flow import NAV_TAG, SOLUTION_TAG
+
+    return bool({NAV_TAG, SOLUTION_TAG} & set(cell.get("metadata", {}).get("tags", [])))
+
+
 def _has_image_output(cell) -> bool:
     return any(mime in out.get("data", {}) for out in cell.get("outputs", []) for mime in IMAGE_MIMETYPES)
 
@@ -100,6 +107,8 @@ def slide_types(nb) -> list[str]:
     * a code cell whose outputs include an image gets a ``"subslide"`` (figures on their own);
     * so does a markdown cell that is only an image (a diagram from ``images/``), and the cell
       after it starts a new ``"subslide"`` too, so the diagram has the slide to itself;
+    * the navigation cell and the solutions (tags ``course-nav``, ``solution``; see
+      :mod:`aehelpers.flow`) are ``"skip"``;
     * everything else continues the current slide (``"-"``).
 
     Introduced in the README (classroom publishing)."""
@@ -112,7 +121,7 @@ def slide_types(nb) -> list[str]:
         if cell["cell_type"] == "markdown":
             in_setup = bool(headings) and headings[0] == (2, SETUP_HEADING)
         top = min((level for level, _ in headings), default=None)
-        if in_setup or (cell["cell_type"] == "code" and MACROS_RUN in _source(cell)):
+        if in_setup or (cell["cell_type"] == "code" and MACROS_RUN in _source(cell)) or _left_out(cell):
             types[i] = SKIP
         elif i == first_markdown or (top is not None and top <= 2):
             types[i] = SLIDE
@@ -305,6 +314,7 @@ def export_course(root: Path | None = None, out: Path | None = None, *, mathjax:
     for path, nb in notebooks:
         title = notebook_title(nb, path.stem)
         nb.metadata["title"] = title  # the pages' <title>
+        nb.cells = [cell for cell in nb.cells if not _left_out(cell)]  # links to .ipynb, hidden solutions
         for suffix, exporter in exporters.items():
             body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem, "path": str(path.parent)}})
             body = _embed_images(body, path.parent, path.name).replace(*_SLIDE_RERENDER)
