@@ -55,7 +55,7 @@ def test_notebook_alone_runs_through_the_colab_guard(tmp_path, monkeypatch):
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     Path(purelib, "_course_dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
     probe = subprocess.run([str(python), "-c", "import aehelpers"], capture_output=True, text=True,
-                           env={"PATH": "/usr/bin:/bin"})
+                           env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert probe.returncode != 0, "the fresh environment must not see aehelpers before the guard installs it"
 
     kernels = tmp_path / "jupyter" / "kernels" / "colab-sim"
