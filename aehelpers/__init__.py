@@ -26,6 +26,7 @@ module              what it holds                                          intro
 ``cache``           trained weights cached for instant re-runs             README
 ``diagrams``        the architecture diagrams in ``images/`` (matplotlib)  README
 ``export``          HTML pages, index and reveal.js slides; slide rules    README
+``flow``            Colab badge + guard, prev/next links, solutions, index README
 ==================  =====================================================  ===========
 """
 
@@ -52,6 +53,7 @@ _SUBMODULES = (
     "datasets",
     "diagrams",
     "export",
+    "flow",
     "latent",
     "metrics",
     "models",

@@ -296,6 +296,8 @@ def key_result(number: str, row: dict | None) -> str:
     yet" without one). Introduced in the README (lecture flow)."""
     if row is None:
         return "not run yet"
+    if number not in KEY_RESULTS:
+        raise ValueError(f"notebook {number} has no key result for the index: add it to KEY_RESULTS in aehelpers/flow.py")
     values = {m["name"]: m["value"] for m in row.get("metrics", [])}
     try:
         return KEY_RESULTS[number](values)

@@ -1,0 +1,117 @@
+"""Lecture flow (aehelpers.flow): navigation cells, the Colab guard, solutions and the README index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from aehelpers import flow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_course_is_in_sync():
+    """Fails when a notebook's navigation, guard or solutions, or the README index, drift."""
+    assert flow.problems(ROOT) == []
+
+
+def _course(tmp_path: Path, n: int = 3, exercises: int = 2, solutions: int = 2) -> Path:
+    (tmp_path / "notebooks").mkdir(parents=True)
+    for i in range(1, n + 1):
+        cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\nGoals."),
+                 nbformat.v4.new_markdown_cell("## Setup"),
+                 nbformat.v4.new_code_cell("import sys\nfrom pathlib import Path\n\n# Colab guard: old\n"
+                                           "if False:\n    %cd /content/autoencoders-course/notebooks\n\n"
+                                           "%run ../Latex_macros.ipynb\nimport numpy"),
+                 nbformat.v4.new_markdown_cell("## Summary\n\n* a point\n\n### Exercises\n\n"
+                                               + "".join(f"{k}. Do {k}.\n" for k in range(1, exercises + 1)))]
+        cells += [nbformat.v4.new_code_cell(f"{flow.SOLUTION_PREFIX}{k}\nprint({k})") for k in range(1, solutions + 1)]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "notebooks" / f"0{i}_topic.ipynb")
+    (tmp_path / "results").mkdir()
+    rows = [{"notebook": f"0{i}_topic", "wall_time_s": 10.0 * i, "metrics": []} for i in range(1, n + 1)]
+    (tmp_path / "results" / "results.json").write_text(json.dumps({"notebooks": rows}))
+    (tmp_path / "README.md").write_text(f"# course\n\n{flow.INDEX_BEGIN}\nold\n{flow.INDEX_END}\n\nrest\n")
+    return tmp_path
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    monkeypatch.setattr(flow, "KEY_RESULTS", {f"0{i}": (lambda m, i=i: f"result {i}") for i in range(1, 4)})
+
+
+def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
+    root = _course(tmp_path)
+    assert flow.problems(root)  # drifted before the sync
+    changed = flow.sync(root)
+    assert len(changed) == 4 and flow.problems(root) == [] and flow.sync(root) == []  # idempotent
+    first, middle, last = (nbformat.read(p, as_version=4) for p in sorted((root / "notebooks").glob("*.ipynb")))
+    nav = middle.cells[1]
+    assert flow.NAV_TAG in nav.metadata.tags
+    assert "← previous: [01 · Topic 1](01_topic.ipynb)" in nav.source and "next: [03 · Topic 3](03_topic.ipynb) →" in nav.source
+    assert "colab.research.google.com/github/autoencoders-course/autoencoders-course/blob/main/notebooks/02_topic.ipynb" in nav.source
+    assert "previous" not in first.cells[1].source and "next" not in last.cells[1].source
+    setup = middle.cells[3].source
+    assert setup.startswith(flow.GUARD_BEGIN) and "# Colab guard: old" not in setup and setup.count("%cd") == 1
+    assert setup.endswith("%run ../Latex_macros.ipynb\nimport numpy")
+    solution = middle.cells[-1]
+    assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
+    assert flow.SOLUTION_TAG in solution.metadata.tags and solution.metadata.cellView == "form"
+    readme = (root / "README.md").read_text()
+    assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
+    assert readme.endswith("\n\nrest\n")
+
+
+def test_problems_name_a_missing_solution_and_a_stale_index(tmp_path, keys):
+    root = _course(tmp_path, exercises=3, solutions=2)
+    flow.sync(root)
+    found = flow.problems(root)
+    assert len(found) == 3 and all("solutions for exercises [1, 2], but the Summary lists 3" in f for f in found)
+    root = _course(tmp_path / "b")
+    flow.sync(root)
+    (root / "results" / "results.json").write_text(json.dumps({"notebooks": [
+        {"notebook": "01_topic", "wall_time_s": 99.0, "metrics": []}]}))
+    assert flow.problems(root) == ["README.md: the course index drifted from results/results.json "
+                                   "(run `python -m aehelpers.course sync-flow`)"]
+
+
+def test_a_moved_navigation_cell_and_a_shown_solution_are_drift(tmp_path, keys):
+    root = _course(tmp_path)
+    flow.sync(root)
+    path = root / "notebooks" / "02_topic.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(3, nb.cells.pop(1))
+    nb.cells[-1].metadata.jupyter["source_hidden"] = False
+    nbformat.write(nb, path)
+    assert [f.split(":")[0] for f in flow.problems(root)] == ["02_topic.ipynb"]
+    flow.sync(root)
+    assert flow.problems(root) == []
+
+
+def test_index_and_key_results_fail_clearly(tmp_path):
+    root = _course(tmp_path)
+    (root / "results" / "results.json").unlink()
+    with pytest.raises(FileNotFoundError, match="course run"):
+        flow.index_table(root)
+    with pytest.raises(ValueError, match="no metric 'ae_auroc'"):
+        flow.key_result("04", {"metrics": [{"name": "other", "value": 1.0}]})
+    assert flow.key_result("04", None) == "not run yet"
+
+
+def test_every_notebook_has_a_key_result_and_the_repo_url_is_a_github_address():
+    assert sorted(flow.KEY_RESULTS) == sorted(p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    with pytest.raises(ValueError, match="https://github.com/OWNER/NAME"):
+        flow.colab_url("01_x.ipynb", repo="https://gitlab.com/a/b")
+
+
+def test_exports_leave_out_navigation_and_solutions():
+    from aehelpers import export
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 01 · T"),
+        nbformat.v4.new_markdown_cell("links", metadata={"tags": [flow.NAV_TAG]}),
+        nbformat.v4.new_code_cell(f"{flow.SOLUTION_PREFIX}1\n1", metadata={"tags": [flow.SOLUTION_TAG]})])
+    assert export.slide_types(nb) == ["slide", "skip", "skip"]
