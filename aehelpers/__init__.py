@@ -26,7 +26,7 @@ module              what it holds                                          intro
 ``cache``           trained weights cached for instant re-runs             README
 ``diagrams``        the architecture diagrams in ``images/`` (matplotlib)  README
 ``export``          HTML pages, index and reveal.js slides; slide rules    README
-``flow``            Colab badge and guard, prev/next links, solutions   README
+``flow``            Colab badge and guard, prev/next links, solutions      README
 ==================  =====================================================  ===========
 """
 
