@@ -8,6 +8,8 @@ repository's address is configured)::
 
 What it owns in each ``notebooks/NN_*.ipynb``:
 
+* the **run-time line** of the title cell (``**Estimated run time:** … no GPU needed (…).``), from
+  the notebook's row in ``results/results.json``;
 * the **navigation cell** right after the title cell (tag ``course-nav``): an "Open in Colab" badge
   and links to the previous notebook, the course index and the next notebook;
 * the **Colab guard**, the first lines of the Setup cell (between :data:`GUARD_BEGIN` and
@@ -40,6 +42,8 @@ SOLUTION_PREFIX = "#@title Solution to exercise "
 SOLUTIONS_HEADING = "### Solutions"
 GUARD_BEGIN = "# --- Colab guard (written by `python -m aehelpers.course sync-flow`; edit aehelpers/flow.py) ---"
 GUARD_END = "# --- end of the Colab guard ---"
+RUNTIME_START = "**Estimated run time:**"
+_RUNTIME_RE = re.compile(r"\*\*Estimated run time:\*\*.*?no GPU needed[^\n]*?\)\.", re.S)
 INDEX_BEGIN = "<!-- course index: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
 INDEX_END = "<!-- end of the course index -->"
 _OLD_GUARD = re.compile(r"\A.*?^\s*%cd [^\n]*notebooks\n", re.S | re.M)
@@ -200,10 +204,27 @@ def _nav_cell(source: str) -> dict:
     return new_markdown_cell(source, metadata={"tags": [NAV_TAG]})
 
 
-def synced(nb: dict, paths: list[Path], i: int, titles: list[str]) -> dict:
-    """Return a copy of notebook ``i`` with its navigation cell, Colab guard and solution-cell
-    metadata as the rules say (outputs untouched). Introduced in the README (lecture flow)."""
+def runtime_line(row: dict) -> str:
+    """Return the title cell's run-time line from the notebook's results row (``wall_time_s`` of the
+    runner, kernel start included, and the notebook's own recorded ``wall_time_s``).
+    Introduced in the README (lecture flow)."""
+    total = row["wall_time_s"]
+    own = next((m["value"] for m in row.get("metrics", []) if m["name"] == "wall_time_s"), total)
+    halves = max(2, round(total / 30))
+    minutes = f"{halves // 2}{'½' if halves % 2 else ''}"
+    about = "about 1 minute" if halves == 2 else f"about {minutes} minutes"
+    return (f"{RUNTIME_START} {about} on a 2-core laptop CPU, no GPU needed (measured for the outputs "
+            f"shown: {own:.0f} s, {total:.0f} s with the kernel start; this machine's speed varies by up "
+            "to a third between runs).")
+
+
+def synced(nb: dict, paths: list[Path], i: int, titles: list[str], row: dict | None = None) -> dict:
+    """Return a copy of notebook ``i`` with its navigation cell, Colab guard, solution-cell
+    metadata and (given its results ``row``) run-time line as the rules say (outputs untouched).
+    Introduced in the README (lecture flow)."""
     nb = json.loads(json.dumps(nb))
+    if row is not None and nb["cells"] and nb["cells"][0]["cell_type"] == "markdown":
+        nb["cells"][0]["source"] = _RUNTIME_RE.sub(lambda _: runtime_line(row), _source(nb["cells"][0]), count=1)
     cells = [c for c in nb["cells"] if NAV_TAG not in c.get("metadata", {}).get("tags", [])]
     nav = next((c for c in nb["cells"] if NAV_TAG in c.get("metadata", {}).get("tags", [])), None)
     nav = nav or _nav_cell("")
@@ -227,6 +248,10 @@ def _course(root: Path):
     return paths, nbs, [title(nb, p.stem) for p, nb in zip(paths, nbs)]
 
 
+def _rows_or_empty(root: Path) -> dict[str, dict]:
+    return _rows(root) if (root / "results" / "results.json").exists() else {}
+
+
 def sync(root: Path | None = None) -> list[Path]:
     """Write the navigation cells, Colab guards and solution metadata into every notebook and the
     index into README.md; return the files that changed. Introduced in the README (lecture flow)."""
@@ -234,9 +259,10 @@ def sync(root: Path | None = None) -> list[Path]:
 
     root = Path(root) if root is not None else repo_root()
     paths, nbs, titles = _course(root)
+    rows = _rows_or_empty(root)
     changed = []
     for i, (path, nb) in enumerate(zip(paths, nbs)):
-        new = synced(nb, paths, i, titles)
+        new = synced(nb, paths, i, titles, rows.get(path.stem))
         if new != nb:
             _write(path, new)
             changed.append(path)
@@ -257,11 +283,14 @@ def problems(root: Path | None = None) -> list[str]:
 
     root = Path(root) if root is not None else repo_root()
     paths, nbs, titles = _course(root)
+    rows = _rows_or_empty(root)
     found = []
     for i, (path, nb) in enumerate(zip(paths, nbs)):
         name = path.name
-        if synced(nb, paths, i, titles) != nb:
-            found.append(f"{name}: navigation cell, Colab guard or solution metadata drifted "
+        if RUNTIME_START not in _source(nb["cells"][0]):
+            found.append(f"{name}: the title cell has no '{RUNTIME_START} …' line")
+        if synced(nb, paths, i, titles, rows.get(path.stem)) != nb:
+            found.append(f"{name}: run-time line, navigation cell, Colab guard or solution metadata drifted "
                          "(run `python -m aehelpers.course sync-flow`)")
         if not any(_is_setup(c) for c in nb["cells"]):
             found.append(f"{name}: no Setup cell (a code cell that runs ../Latex_macros.ipynb) for the Colab guard")

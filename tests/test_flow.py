@@ -22,7 +22,8 @@ def test_committed_course_is_in_sync():
 def _course(tmp_path: Path, n: int = 3, exercises: int = 2, solutions: int = 2) -> Path:
     (tmp_path / "notebooks").mkdir(parents=True)
     for i in range(1, n + 1):
-        cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\nGoals."),
+        cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\n**Estimated run time:** "
+                                               "soon (no GPU needed).\n\nGoals."),
                  nbformat.v4.new_markdown_cell("## Setup"),
                  nbformat.v4.new_code_cell("import sys\nfrom pathlib import Path\n\n# Colab guard: old\n"
                                            "if False:\n    %cd /content/autoencoders-course/notebooks\n\n"
@@ -60,6 +61,9 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     solution = middle.cells[-1]
     assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
     assert flow.SOLUTION_TAG in solution.metadata.tags and solution.metadata.cellView == "form"
+    assert ("**Estimated run time:** about 1 minute on a 2-core laptop CPU, no GPU needed (measured for the "
+            "outputs shown: 20 s, 20 s with the kernel start;") in middle.cells[0].source
+    assert middle.cells[0].source.endswith("between runs).\n\nGoals.")
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
     assert readme.endswith("\n\nrest\n")
