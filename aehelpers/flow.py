@@ -46,7 +46,6 @@ RUNTIME_START = "**Estimated run time:**"
 _RUNTIME_RE = re.compile(r"\*\*Estimated run time:\*\*.*?no GPU needed[^\n]*?\)\.", re.S)
 INDEX_BEGIN = "<!-- course index: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
 INDEX_END = "<!-- end of the course index -->"
-_OLD_GUARD = re.compile(r"\A.*?^\s*%cd [^\n]*notebooks\n", re.S | re.M)
 
 # The key measured result of each notebook, for the index: a line from its metrics in
 # results/results.json (name -> value).
@@ -149,11 +148,7 @@ def _is_setup(cell) -> bool:
 
 
 def _with_guard(src: str) -> str:
-    if GUARD_BEGIN in src and GUARD_END in src:
-        rest = src.split(GUARD_END, 1)[1].lstrip("\n")
-    else:
-        match = _OLD_GUARD.match(src)
-        rest = src[match.end():].lstrip("\n") if match else src
+    rest = src.split(GUARD_END, 1)[1].lstrip("\n") if GUARD_BEGIN in src and GUARD_END in src else src
     return guard_source() + "\n" + rest
 
 

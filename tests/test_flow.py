@@ -25,9 +25,7 @@ def _course(tmp_path: Path, n: int = 3, exercises: int = 2, solutions: int = 2) 
         cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\n**Estimated run time:** "
                                                "soon (no GPU needed).\n\nGoals."),
                  nbformat.v4.new_markdown_cell("## Setup"),
-                 nbformat.v4.new_code_cell("import sys\nfrom pathlib import Path\n\n# Colab guard: old\n"
-                                           "if False:\n    %cd /content/autoencoders-course/notebooks\n\n"
-                                           "%run ../Latex_macros.ipynb\nimport numpy"),
+                 nbformat.v4.new_code_cell("%run ../Latex_macros.ipynb\nimport numpy"),
                  nbformat.v4.new_markdown_cell("## Summary\n\n* a point\n\n### Exercises\n\n"
                                                + "".join(f"{k}. Do {k}.\n" for k in range(1, exercises + 1)))]
         cells += [nbformat.v4.new_code_cell(f"{flow.SOLUTION_PREFIX}{k}\nprint({k})") for k in range(1, solutions + 1)]
@@ -56,7 +54,7 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     assert "colab.research.google.com/github/autoencoders-course/autoencoders-course/blob/main/notebooks/02_topic.ipynb" in nav.source
     assert "previous" not in first.cells[1].source and "next" not in last.cells[1].source
     setup = middle.cells[3].source
-    assert setup.startswith(flow.GUARD_BEGIN) and "# Colab guard: old" not in setup and setup.count("%cd") == 1
+    assert setup.startswith(flow.GUARD_BEGIN) and setup.count("%cd") == 1
     assert setup.endswith("%run ../Latex_macros.ipynb\nimport numpy")
     solution = middle.cells[-1]
     assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
