@@ -200,17 +200,20 @@ def _nav_cell(source: str) -> dict:
 
 
 def runtime_line(row: dict) -> str:
-    """Return the title cell's run-time line from the notebook's results row (``wall_time_s`` of the
-    runner, kernel start included, and the notebook's own recorded ``wall_time_s``).
-    Introduced in the README (lecture flow)."""
+    """Return the title cell's run-time line from the notebook's results row: the runner's
+    ``wall_time_s`` (everything, kernel start included) and the notebook's own ``wall_time_s``
+    (the lesson) and ``solutions_wall_time_s``. Introduced in the README (lecture flow)."""
+    metrics = {m["name"]: m["value"] for m in row.get("metrics", [])}
     total = row["wall_time_s"]
-    own = next((m["value"] for m in row.get("metrics", []) if m["name"] == "wall_time_s"), total)
     halves = max(2, round(total / 30))
     minutes = f"{halves // 2}{'½' if halves % 2 else ''}"
     about = "about 1 minute" if halves == 2 else f"about {minutes} minutes"
+    parts = f"{metrics.get('wall_time_s', total):.0f} s for the lesson"
+    if "solutions_wall_time_s" in metrics:
+        parts += f", {metrics['solutions_wall_time_s']:.0f} s for the exercise solutions"
     return (f"{RUNTIME_START} {about} on a 2-core laptop CPU, no GPU needed (measured for the outputs "
-            f"shown: {own:.0f} s, {total:.0f} s with the kernel start; this machine's speed varies by up "
-            "to a third between runs).")
+            f"shown: {parts}, {total:.0f} s in all with the kernel start; this machine's speed varies by "
+            "up to a third between runs).")
 
 
 def synced(nb: dict, paths: list[Path], i: int, titles: list[str], row: dict | None = None) -> dict:

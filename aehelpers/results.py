@@ -21,6 +21,7 @@ _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt
 _GOAL_RE = re.compile(r"^\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _START: float | None = None
+_LAST_WALL: float | None = None  # when record_wall_time last recorded: where a part's clock starts
 
 
 class CheckFailed(Exception):
@@ -87,19 +88,32 @@ def start_timer(at: float | None = None) -> None:
     """Start (or restart) this notebook's wall-time clock, now or at an earlier
     ``time.perf_counter()`` reading ``at``; :func:`setup_notebook` starts it at the moment
     ``aehelpers`` was imported, so the import of Keras/TensorFlow counts. Introduced in notebook 01."""
-    global _START
+    global _START, _LAST_WALL
     _START = time.perf_counter() if at is None else float(at)
+    _LAST_WALL = None
 
 
-def record_wall_time(goal: str | None = None) -> dict:
-    """Record the seconds since :func:`start_timer` as the metric ``wall_time_s``.
+def record_wall_time(goal: str | None = None, part: str | None = None) -> dict:
+    """Record the seconds since :func:`start_timer` as the metric ``wall_time_s``; with ``part``
+    (e.g. ``"solutions"``), the seconds since the previous ``record_wall_time`` as
+    ``<part>_wall_time_s`` (the notebooks time their lesson, then their exercise solutions).
 
     The goal (e.g. ``"<= 90"``) is reported with pass/fail but never raises: a slower
     laptop is not an error. Returns the record. Introduced in notebook 01.
     """
+    global _LAST_WALL
     if _START is None:
         raise ValueError("the notebook clock was not started: run the Setup cell (aehelpers.utils.setup_notebook) first")
-    return record("wall_time_s", time.perf_counter() - _START, goal, unit="s")
+    now = time.perf_counter()
+    if part is None:
+        entry = record("wall_time_s", now - _START, goal, unit="s")
+    elif _LAST_WALL is None:
+        raise ValueError(f"record_wall_time(part={part!r}) times the cells since the previous "
+                         "record_wall_time(); run that cell (the lesson's wall time) first")
+    else:
+        entry = record(f"{part}_wall_time_s", now - _LAST_WALL, goal, unit="s")
+    _LAST_WALL = now
+    return entry
 
 
 def format_value(value: float) -> str:

@@ -60,7 +60,7 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
     assert flow.SOLUTION_TAG in solution.metadata.tags and solution.metadata.cellView == "form"
     assert ("**Estimated run time:** about 1 minute on a 2-core laptop CPU, no GPU needed (measured for the "
-            "outputs shown: 20 s, 20 s with the kernel start;") in middle.cells[0].source
+            "outputs shown: 20 s for the lesson, 20 s in all with the kernel start;") in middle.cells[0].source
     assert middle.cells[0].source.endswith("between runs).\n\nGoals.")
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme

@@ -75,3 +75,14 @@ def test_collect_reads_metric_outputs_last_value_wins():
 def test_records_do_not_echo_in_a_notebook():
     entry = results.record("echo_test", 1.0)
     assert isinstance(entry, dict) and entry._ipython_display_() is None
+
+
+def test_wall_time_of_a_part_counts_from_the_previous_record(monkeypatch):
+    results.start_timer(at=time.perf_counter() - 100)
+    with pytest.raises(ValueError, match="previous record_wall_time"):
+        results.record_wall_time(part="solutions")
+    lesson = results.record_wall_time(goal="<= 90")
+    monkeypatch.setattr(results, "_LAST_WALL", results._LAST_WALL - 12)  # the solutions took 12 s
+    part = results.record_wall_time(goal="<= 30", part="solutions")
+    assert lesson["value"] >= 100 and part["name"] == "solutions_wall_time_s"
+    assert 12 <= part["value"] < 17 and part["passed"]
