@@ -250,8 +250,8 @@ def cached_fit(model, train, *, data, settings: dict, label: str = "", retrain: 
     unless the cache holds weights for the same key: then load them and return a ``History``
     with the stored ``history``, ``epoch`` and ``params``. ``data`` and ``settings`` are what
     the key adds to the model (see the module docstring). Off as :func:`enabled` says;
-    ``retrain=True`` or ``AEHELPERS_RETRAIN=1`` trains again and overwrites. Introduced in the
-    README (instant re-runs)."""
+    ``retrain=True`` or ``AEHELPERS_RETRAIN=1`` trains again and overwrites.
+    Introduced in the README (instant re-runs)."""
     import keras
 
     if not enabled():

@@ -98,8 +98,8 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
     Each printed epoch line starts with ``label`` (if given) and shows the summed loss (``sum``)
     and each model's own. Extra keyword arguments go to ``fit`` (e.g. ``shuffle``). Every model
     keeps its trained weights. ``cache`` and ``retrain`` work as in :func:`fit`: the whole
-    side-by-side fit is one cache entry (every model's weights and the curves). Introduced in
-    notebook 01.
+    side-by-side fit is one cache entry (every model's weights and the curves).
+    Introduced in notebook 01.
     """
     from aehelpers import cache as weights_cache
     from aehelpers.plotting import plot_history
