@@ -23,6 +23,7 @@ if "AEHELPERS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["AEHELPERS_DATA_DIR"] = str(SHARED_DATA)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["AEHELPERS_NO_CACHE"] = "1"   # the tests and the nbval kernels train fresh (aehelpers.cache)
 
 # What a notebook calls -> the dataset it needs.
 DATASET_CALLS = {"load_mnist(": "mnist", "load_fashion_mnist(": "fashion-mnist", "load_ecg5000(": "ecg5000"}

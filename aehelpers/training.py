@@ -65,8 +65,8 @@ def fit(model, x, y=None, *, epochs: int, batch_size: int = 256, validation_data
 
     if cache:
         settings = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks), **kwargs)
-        history = weights_cache.cached_fit(model, train, data=[x, y, validation_data], settings=settings,
-                                           label=label, retrain=retrain)
+        data = [x, None if y is x else y, validation_data]   # y is x: hash the data once
+        history = weights_cache.cached_fit(model, train, data=data, settings=settings, label=label, retrain=retrain)
     else:
         history = train()
     if plot:
@@ -80,7 +80,7 @@ def fit(model, x, y=None, *, epochs: int, batch_size: int = 256, validation_data
 def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_size: int = 256,
                      loss: str = "mse", from_logits: bool = False, steps_per_execution: int = 50,
                      jit_compile="auto", plot: bool = True, title: str | None = None, max_lines: int = 10,
-                     label: str = "", **kwargs) -> dict:
+                     label: str = "", cache: bool = True, retrain: bool = False, **kwargs) -> dict:
     """Train several independent models on the same data in ONE ``fit`` call and return
     ``{name: {"loss": [...]}}``, one training curve per model.
 
@@ -97,8 +97,11 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
     graph-building overhead (about 2 s per ``fit`` on a CPU) once instead of once per model.
     Each printed epoch line starts with ``label`` (if given) and shows the summed loss (``sum``)
     and each model's own. Extra keyword arguments go to ``fit`` (e.g. ``shuffle``). Every model
-    keeps its trained weights. Introduced in notebook 01.
+    keeps its trained weights. ``cache`` and ``retrain`` work as in :func:`fit`: the whole
+    side-by-side fit is one cache entry (every model's weights and the curves).
+    Introduced in notebook 01.
     """
+    from aehelpers import cache as weights_cache
     from aehelpers.plotting import plot_history
 
     if not isinstance(models, dict) or not models:
@@ -151,8 +154,18 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
         rename[metric.__name__] = str(name)
     wrapper.compile(optimizer=optimizer, loss=summed_loss, metrics=metrics, steps_per_execution=steps_per_execution,
                     jit_compile=jit_compile)
-    history = wrapper.fit(x, target, epochs=epochs, batch_size=check_positive_int(batch_size, "batch_size"),
-                          verbose=0, callbacks=[EpochLine(label, max_lines, rename)], **kwargs)
+    batch_size = check_positive_int(batch_size, "batch_size")
+
+    def train():
+        return wrapper.fit(x, target, epochs=epochs, batch_size=batch_size, verbose=0,
+                           callbacks=[EpochLine(label, max_lines, rename)], **kwargs)
+
+    if cache:
+        settings = dict(epochs=epochs, batch_size=batch_size, loss=loss, from_logits=from_logits, **kwargs)
+        history = weights_cache.cached_fit(wrapper, train, data=[x, None if y is None else target], settings=settings,
+                                           label=label or ", ".join(map(str, models)), retrain=retrain)
+    else:
+        history = train()
     curves = {name: {"loss": history.history[f"model_{j}_{short}"]} for j, name in enumerate(models)}
     if plot:
         import matplotlib.pyplot as plt

@@ -1,6 +1,8 @@
-"""The trained-weights cache behind training.fit: hit, miss, forced retrain, corrupt entries."""
+"""The trained-weights cache behind training.fit and fit_side_by_side: hit, miss, forced
+retrain, corrupt entries, the info/clear command line, and `course run` training fresh."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -42,7 +44,8 @@ def run(model, monkeypatch, x=X, **kwargs):
 
 
 def same_weights(a, b):
-    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    return len(a.variables) == len(b.variables) and all(
+        np.array_equal(keras.ops.convert_to_numpy(u), keras.ops.convert_to_numpy(v)) for u, v in zip(a.variables, b.variables))
 
 
 def test_miss_then_hit_restores_weights_history_and_optimizer(on, monkeypatch, capsys):
@@ -67,11 +70,18 @@ def test_same_architecture_with_other_auto_names_hits(on, monkeypatch):
     assert run(b, monkeypatch)[1] == 0 and same_weights(a, b)
 
 
-@pytest.mark.parametrize("change", ["seed", "data", "epochs", "batch_size", "learning rate", "architecture"])
+@pytest.mark.parametrize("change", ["seed", "data", "epochs", "batch_size", "steps", "validation data", "learning rate",
+                                    "architecture", "trained before", "shuffle seed only"])
 def test_anything_that_changes_training_misses(on, monkeypatch, change):
-    run(make(), monkeypatch)
+    run(make(), monkeypatch, validation_data=(X[:8], X[:8]))
     model = make(seed=1 if change == "seed" else 0, lr=0.02 if change == "learning rate" else 0.01)
-    kwargs = {"epochs": {"epochs": 3}, "batch_size": {"batch_size": 16}, "data": {"x": X[::-1].copy()}}.get(change, {})
+    kwargs = {"epochs": {"epochs": 3}, "batch_size": {"batch_size": 16}, "data": {"x": X[::-1].copy()},
+              "steps": {"steps_per_epoch": 1}, "validation data": {"validation_data": (X[8:16], X[8:16])}
+              }.get(change, {"validation_data": (X[:8], X[:8])})
+    if change == "trained before":
+        model.fit(X, X, epochs=1, verbose=0)
+    if change == "shuffle seed only":      # the same initial weights, another global seed (another batch order)
+        keras.utils.set_random_seed(7)
     if change == "architecture":
         utils.set_seed(0)
         inputs = keras.Input((6,))
@@ -95,6 +105,17 @@ def test_a_python_loss_is_keyed_by_its_code(on, monkeypatch):
     assert run(model, monkeypatch)[1] == 1
 
 
+def test_a_closure_loss_is_keyed_by_the_values_it_closes_over(on, monkeypatch):
+    def weighted(w):
+        def loss(t, p):
+            return w * keras.ops.mean(keras.ops.square(t - p))
+        return loss
+    for w, trains in ((1.0, 1), (1.0, 0), (2.0, 1)):
+        model = make()
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss=weighted(w))
+        assert run(model, monkeypatch)[1] == trains, w
+
+
 def test_forced_retrain_by_argument_and_by_environment(on, monkeypatch):
     run(make(), monkeypatch)
     assert run(make(), monkeypatch, retrain=True)[1] == 1
@@ -105,7 +126,8 @@ def test_forced_retrain_by_argument_and_by_environment(on, monkeypatch):
     assert run(make(), monkeypatch, cache=False)[1] == 1
 
 
-@pytest.mark.parametrize("damage", ["truncated weights", "garbage weights", "garbage sidecar", "key mismatch"])
+@pytest.mark.parametrize("damage", ["truncated weights", "garbage weights", "truncated sidecar", "garbage sidecar",
+                                    "key mismatch"])
 def test_a_damaged_entry_retrains_with_a_notice_and_is_overwritten(on, monkeypatch, capsys, damage):
     reference = make()
     run(reference, monkeypatch)
@@ -114,6 +136,8 @@ def test_a_damaged_entry_retrains_with_a_notice_and_is_overwritten(on, monkeypat
         weights.write_bytes(weights.read_bytes()[:500])
     elif damage == "garbage weights":
         weights.write_bytes(b"not hdf5" * 100)
+    elif damage == "truncated sidecar":
+        sidecar.write_bytes(sidecar.read_bytes()[:100])
     elif damage == "garbage sidecar":
         sidecar.write_text("{not json", encoding="utf-8")
     else:
@@ -148,13 +172,68 @@ def test_uncacheable_arguments_train_without_the_cache(on, monkeypatch, capsys):
     assert trained == 1 and "not caching" in capsys.readouterr().out and not any(on.iterdir())
 
 
-def test_bad_arguments_raise_clear_errors(on):
+def test_an_uncompiled_model_has_no_key(on):
     with pytest.raises(ValueError, match="compiled keras.Model"):
         cache.training_key(keras.Sequential([keras.layers.Dense(1)]), [X], {})
-    with pytest.raises(ValueError, match="settings must be a dict"):
-        cache.training_key(make(), [X], ["epochs", 2])
-    with pytest.raises(ValueError, match="train must be a function"):
-        cache.cached_fit(make(), None, data=[X], settings={})
+
+
+def side_by_side(monkeypatch, x=X, **kwargs):
+    """Two tiny AEs trained by fit_side_by_side; returns (models, curves, how many times Keras' fit ran)."""
+    utils.set_seed(0)
+    pair = {}
+    for name in ("a", "b"):
+        inputs = keras.Input((6,))
+        pair[name] = keras.Model(inputs, keras.layers.Dense(6)(keras.layers.Dense(2)(inputs)))
+    calls, keras_fit = [], keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: calls.append(1) or keras_fit(self, *a, **k))
+    curves = training.fit_side_by_side(pair, x, optimizer=keras.optimizers.Adam(0.01), epochs=2, batch_size=32,
+                                       plot=False, **kwargs)
+    monkeypatch.setattr(keras.Model, "fit", keras_fit)
+    return pair, curves, len(calls)
+
+
+def test_fit_side_by_side_is_one_entry_restoring_every_model_and_the_curves(on, monkeypatch, capsys):
+    first, curves1, n1 = side_by_side(monkeypatch, label="pair")
+    assert n1 == 1 and len(list(on.glob("*.json"))) == 1
+    capsys.readouterr()
+    second, curves2, n2 = side_by_side(monkeypatch, label="pair")
+    assert n2 == 0 and "loaded the trained weights of pair from the cache" in capsys.readouterr().out
+    assert curves2 == curves1 and list(curves2) == ["a", "b"] and len(curves2["a"]["loss"]) == 2
+    for name in first:
+        assert same_weights(first[name], second[name]), name
+    assert side_by_side(monkeypatch, x=X[::-1].copy())[2] == 1, "other data: a miss"
+    assert side_by_side(monkeypatch, retrain=True)[2] == 1
+
+
+def test_info_and_clear(on, monkeypatch, capsys):
+    run(make(), monkeypatch)
+    run(make(seed=1), monkeypatch)
+    (on / "notes.txt").write_text("not the cache's", encoding="utf-8")
+    found = cache.info()
+    assert found["entries"] == 2 and found["bytes"] > 0 and found["folder"] == on
+    capsys.readouterr()
+    assert cache.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert str(on) in out and "2 entries" in out
+    assert cache.main(["clear"]) == 0
+    assert "deleted 2 entries" in capsys.readouterr().out
+    assert [p.name for p in on.iterdir()] == ["notes.txt"] and cache.info()["entries"] == 0
+    assert run(make(), monkeypatch)[1] == 1, "cleared: trains again"
+
+
+def test_course_run_executes_notebooks_with_the_cache_off(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    from aehelpers import course
+
+    monkeypatch.delenv("AEHELPERS_NO_CACHE", raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; print(os.environ.get('AEHELPERS_NO_CACHE'))")])
+    nbformat.write(nb, tmp_path / "01_env.ipynb")
+    row = course.execute_notebook(tmp_path / "01_env.ipynb", tmp_path / "out.ipynb", timeout=120)
+    assert row["status"] == "ok", row["error"]
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"].strip() == "1"
+    assert "AEHELPERS_NO_CACHE" not in os.environ, "only the kernel's environment is changed"
 
 
 def test_cache_dir_default_and_override(monkeypatch, tmp_path):
