@@ -11,6 +11,7 @@ Usage (from the course checkout)::
     python -m aehelpers.course export           # HTML pages, index.html, reveal.js slides
     python -m aehelpers.course sync-slides      # write the slide metadata (add --check to check)
     python -m aehelpers.course sync-flow        # Colab badge + guard, previous/next links, solutions, README index
+    python -m aehelpers.course cache info       # the weights cache of instant re-runs (or: cache clear)
 
 ``run`` executes each ``notebooks/NN_*.ipynb`` in its own kernel (working directory
 ``notebooks/``, as in JupyterLab), writes the executed copy to ``results/executed/`` (or back
@@ -179,7 +180,7 @@ def run(root: Path, out_dir: Path, *, only=None, inplace: bool = False, timeout:
 
 
 def main(argv=None) -> int:
-    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams|export|sync-slides|sync-flow``;
+    """Run the command line ``python -m aehelpers.course run|sync-macros|diagrams|export|sync-slides|sync-flow|cache``;
     return its exit code. Introduced in the README."""
     parser = argparse.ArgumentParser(prog="python -m aehelpers.course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,9 +204,15 @@ def main(argv=None) -> int:
     p_flow = sub.add_parser("sync-flow", help="write the Colab badge and guard, previous/next links, solution "
                                               "metadata and the README's course index")
     p_flow.add_argument("--check", action="store_true", help="only report drift; exit 1 if any")
+    p_cache = sub.add_parser("cache", help="the weights cache of instant re-runs: info, or clear it (aehelpers.cache)")
+    from aehelpers import cache
+
+    cache.add_arguments(p_cache)
     args = parser.parse_args(argv)
     if args.command == "diagrams":
         return diagrams.run(args)
+    if args.command == "cache":
+        return cache.run(args)
 
     root = repo_root()
     if args.command == "run":
