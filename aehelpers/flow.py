@@ -23,8 +23,9 @@ What it owns in each ``notebooks/NN_*.ipynb``:
   (:mod:`aehelpers.export`) leave the navigation and the solutions out.
 
 And in ``README.md``, between :data:`INDEX_BEGIN` and :data:`INDEX_END`, the course index: one line
-per notebook with its run time and key result, generated from ``results/results.json`` (the
-course results table written by ``python -m aehelpers.course run``).
+per notebook with its run time and key result; between :data:`CHECKS_BEGIN` and :data:`CHECKS_END`,
+every measured check with its goal. Both come from ``results/results.json`` (the course results
+table written by ``python -m aehelpers.course run``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ RUNTIME_START = "**Estimated run time:**"
 _RUNTIME_RE = re.compile(r"\*\*Estimated run time:\*\*.*?no GPU needed[^\n]*?\)\.", re.S)
 INDEX_BEGIN = "<!-- course index: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
 INDEX_END = "<!-- end of the course index -->"
+CHECKS_BEGIN = "<!-- course checks: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
+CHECKS_END = "<!-- end of the course checks -->"
 
 # The key measured result of each notebook, for the index: a line from its metrics in
 # results/results.json (name -> value).
@@ -307,7 +310,8 @@ def problems(root: Path | None = None) -> list[str]:
     if INDEX_BEGIN not in text or INDEX_END not in text:
         found.append("README.md: no course index markers (INDEX_BEGIN/INDEX_END of aehelpers.flow)")
     elif with_index(text, root) != text:
-        found.append("README.md: the course index drifted from results/results.json (run `python -m aehelpers.course sync-flow`)")
+        found.append("README.md: the course index or checks table drifted from results/results.json "
+                     "(run `python -m aehelpers.course sync-flow`)")
     return found
 
 
@@ -348,10 +352,31 @@ def index_table(root: Path) -> str:
     return "\n".join(lines)
 
 
-def with_index(text: str, root: Path) -> str:
-    """Return README ``text`` with the index between the markers replaced. Introduced in the README (lecture flow)."""
-    if INDEX_BEGIN not in text or INDEX_END not in text:
+def checks_table(root: Path) -> str:
+    """Return the README's table of every recorded metric that has a goal (notebook, runner wall
+    time, check, value, goal, pass) from results.json. Introduced in the README (lecture flow)."""
+    from aehelpers.results import format_value
+
+    lines = ["| notebook | runner wall time (incl. kernel start) | check | value | goal | pass |",
+             "|---|---:|---|---:|---|:---:|"]
+    for name, row in _rows(root).items():
+        for m in row["metrics"]:
+            if m.get("goal"):
+                unit = m.get("unit") or ""
+                lines.append(f"| {name} | {row['wall_time_s']:.0f} s | `{m['name']}` | {format_value(m['value'])}{unit} | "
+                             f"{m['goal']}{unit} | {'✔' if m['passed'] else '✘'} |")
+    return "\n".join(lines)
+
+
+def _with_block(text: str, begin: str, end: str, body) -> str:
+    if begin not in text or end not in text:
         return text
-    head, rest = text.split(INDEX_BEGIN, 1)
-    _, tail = rest.split(INDEX_END, 1)
-    return f"{head}{INDEX_BEGIN}\n{index_table(root)}\n{INDEX_END}{tail}"
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{body()}\n{end}{rest.split(end, 1)[1]}"
+
+
+def with_index(text: str, root: Path) -> str:
+    """Return README ``text`` with the index and the checks table between their markers
+    replaced. Introduced in the README (lecture flow)."""
+    text = _with_block(text, INDEX_BEGIN, INDEX_END, lambda: index_table(root))
+    return _with_block(text, CHECKS_BEGIN, CHECKS_END, lambda: checks_table(root))

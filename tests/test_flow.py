@@ -31,9 +31,12 @@ def _course(tmp_path: Path, n: int = 3, exercises: int = 2, solutions: int = 2) 
         cells += [nbformat.v4.new_code_cell(f"{flow.SOLUTION_PREFIX}{k}\nprint({k})") for k in range(1, solutions + 1)]
         nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "notebooks" / f"0{i}_topic.ipynb")
     (tmp_path / "results").mkdir()
-    rows = [{"notebook": f"0{i}_topic", "wall_time_s": 10.0 * i, "metrics": []} for i in range(1, n + 1)]
+    rows = [{"notebook": f"0{i}_topic", "wall_time_s": 10.0 * i,
+             "metrics": [{"name": "auroc", "value": 0.9, "goal": ">= 0.8", "passed": True, "unit": ""},
+                         {"name": "plain", "value": 1.0, "goal": None, "passed": None}]} for i in range(1, n + 1)]
     (tmp_path / "results" / "results.json").write_text(json.dumps({"notebooks": rows}))
-    (tmp_path / "README.md").write_text(f"# course\n\n{flow.INDEX_BEGIN}\nold\n{flow.INDEX_END}\n\nrest\n")
+    (tmp_path / "README.md").write_text(f"# course\n\n{flow.INDEX_BEGIN}\nold\n{flow.INDEX_END}\n\nrest\n"
+                                        f"{flow.CHECKS_BEGIN}\n{flow.CHECKS_END}\n")
     return tmp_path
 
 
@@ -64,7 +67,11 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     assert middle.cells[0].source.endswith("between runs).\n\nGoals.")
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
-    assert readme.endswith("\n\nrest\n")
+    assert "| 02_topic | 20 s | `auroc` | 0.9 | >= 0.8 | ✔ |" in readme and "`plain`" not in readme
+    assert readme.endswith(f"\n\nrest\n{flow.CHECKS_BEGIN}\n| notebook | runner wall time (incl. kernel start) | check "
+                           f"| value | goal | pass |\n|---|---:|---|---:|---|:---:|\n"
+                           f"| 01_topic | 10 s | `auroc` | 0.9 | >= 0.8 | ✔ |\n| 02_topic | 20 s | `auroc` | 0.9 | >= 0.8 | ✔ |\n"
+                           f"| 03_topic | 30 s | `auroc` | 0.9 | >= 0.8 | ✔ |\n{flow.CHECKS_END}\n")
 
 
 def test_problems_name_a_missing_solution_and_a_stale_index(tmp_path, keys):
