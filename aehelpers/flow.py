@@ -34,6 +34,8 @@ import json
 import re
 from pathlib import Path
 
+from aehelpers.export import _source
+
 COURSE_REPO = "https://github.com/autoencoders-course/autoencoders-course"
 COURSE_BRANCH = "main"
 
@@ -69,15 +71,6 @@ KEY_RESULTS = {
     "08": lambda m: f"10,000 labels: fine-tuned from random init {m['acc_finetuned_random_10000']:.3f}, from greedy "
                     f"pretraining {m['acc_finetuned_greedy_10000']:.3f}; frozen AE codes {m['acc_frozen_end_to_end_10000']:.3f}",
 }
-
-
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _notebooks(root: Path) -> list[Path]:
-    return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _read(path: Path) -> dict:
@@ -244,7 +237,9 @@ def synced(nb: dict, paths: list[Path], i: int, titles: list[str], row: dict | N
 
 
 def _course(root: Path):
-    paths = _notebooks(root)
+    from aehelpers.course import notebook_paths
+
+    paths = notebook_paths(root)
     nbs = [_read(p) for p in paths]
     return paths, nbs, [title(nb, p.stem) for p, nb in zip(paths, nbs)]
 
