@@ -23,7 +23,7 @@ if "AEHELPERS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["AEHELPERS_DATA_DIR"] = str(SHARED_DATA)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["AEHELPERS_NO_CACHE"] = "1"   # the tests and the nbval kernels train fresh (aehelpers.cache)
+os.environ["AEHELPERS_NO_CACHE"] = "1"   # the tests and the nbval kernels train fresh (aehelpers._cache)
 
 # What a notebook calls -> the dataset it needs.
 DATASET_CALLS = {"load_mnist(": "mnist", "load_fashion_mnist(": "fashion-mnist", "load_ecg5000(": "ecg5000"}
@@ -37,7 +37,7 @@ def notebook_datasets(path: Path) -> list[str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    from aehelpers import datasets
+    from aehelpers.course import data as datasets
 
     missing_by_notebook: dict[Path, list[str]] = {}
     for item in items:
@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
         if missing:
             item.add_marker(pytest.mark.skip(reason=(
                 f"{path.name} needs the full {', '.join(missing)} data, not found on this machine. "
-                "Get it with `python -m aehelpers.datasets fetch --all` (needs internet) or point "
+                "Get it with `python -m aehelpers.course data fetch --all` (needs internet) or point "
                 "AEHELPERS_DATA_DIR at a folder that has it."
             )))
 

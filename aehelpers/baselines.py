@@ -1,9 +1,5 @@
-"""Non-neural baselines the autoencoders are measured against.
-
-Notebook 01 teaches PCA as the linear autoencoder in its own cells; later notebooks reuse the
-projection as a baseline (notebook 02: PCA denoising; notebook 04: PCA reconstruction error as
-an anomaly score) through ``pca_reconstruct``.
-"""
+"""Non-neural baselines: the PCA projection that notebook 01 teaches in its own cells, reused by later
+notebooks (02 PCA denoising, 04 PCA reconstruction error as an anomaly score)."""
 
 from __future__ import annotations
 
@@ -11,16 +7,10 @@ import numpy as np
 
 from ._validation import as_array, check_positive_int
 
-
 def pca_reconstruct(pca, x, k: int | None = None, *, clip: tuple[float, float] | None = None) -> np.ndarray:
-    """Return ``x`` encoded with the top ``k`` principal components of a fitted scikit-learn
-    ``PCA`` and decoded back: ``(x - mean) W_k^T W_k + mean``, float32, the shape of ``x``.
-
-    ``x`` is a batch ``(N, ...)`` whose flattened examples have the features ``pca`` was fitted
-    on; ``k`` defaults to all fitted components (fit once with many components, then sweep
-    ``k``); ``clip=(low, high)`` clips the result to a valid range, e.g. ``(0, 1)`` for pixels.
-    Introduced in notebook 02 (the projection itself is taught in notebook 01).
-    """
+    """Return ``(x - mean) W_k^T W_k + mean`` for a fitted scikit-learn ``PCA`` (top ``k`` components,
+    default all: fit once, sweep ``k``), float32, shaped like ``x``; ``clip=(0, 1)`` clips pixels.
+    Introduced in notebook 02."""
     components = getattr(pca, "components_", None)
     if components is None:
         raise ValueError("pca must be a fitted sklearn.decomposition.PCA; call pca.fit(x_train) first")

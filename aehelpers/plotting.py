@@ -7,7 +7,6 @@ import numpy as np
 
 from aehelpers._validation import as_array, check_positive_int
 
-
 def _as_images(x, name: str, image_shape=None) -> np.ndarray:
     """Return a batch as (N, H, W) for imshow; accepts (N, H, W), (N, H, W, 1) or (N, H*W)."""
     arr = as_array(x, name, min_ndim=2, dtype=np.float32)
@@ -17,25 +16,17 @@ def _as_images(x, name: str, image_shape=None) -> np.ndarray:
         side = int(round(np.sqrt(arr.shape[1])))
         shape = tuple(image_shape) if image_shape is not None else (side, side)
         if int(np.prod(shape)) != arr.shape[1]:
-            raise ValueError(
-                f"{name} has shape {arr.shape}: flat vectors of length {arr.shape[1]} are not square images; "
-                "pass image_shape=(H, W)"
-            )
+            raise ValueError(f"{name} has shape {arr.shape}: flat vectors of length {arr.shape[1]} are not square "
+                             "images; pass image_shape=(H, W)")
         arr = arr.reshape((len(arr), *shape))
     if arr.ndim != 3:
         raise ValueError(f"{name} must be a batch of grayscale images (N, H, W), (N, H, W, 1) or (N, H*W); got shape {arr.shape}")
     return arr
 
-
 def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, col_titles=None, cmap: str = "gray"):
-    """Draw one row of ``n`` images per entry of ``rows`` (``{"original": x, "PCA k=32": x_pca, ...}``).
-
-    Typical use: originals on top, reconstructions below, the row label on the left; optional
-    ``col_titles`` (at least ``n``) go above the first row. Images are shown on a fixed [0, 1]
-    grey scale so rows compare fairly. Each row is one axes holding the ``n`` images side by
-    side (a white gap between them), which draws far faster than one axes per image.
-    Returns the Figure. Introduced in notebook 01.
-    """
+    """Draw one row of ``n`` images per entry of ``rows`` (``{"original": x, "PCA k=32": x_pca}``), the
+    label on the left, optional ``col_titles`` above, all on one [0, 1] grey scale (one axes per row:
+    fast). Returns the Figure. Introduced in notebook 01."""
     import matplotlib.pyplot as plt
 
     if not isinstance(rows, dict) or not rows:
@@ -57,10 +48,7 @@ def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, co
             strip[:, c * (width + gap):c * (width + gap) + width] = batch[c]
         ax = axes[r, 0]
         ax.imshow(strip, cmap=colours, vmin=0.0, vmax=1.0)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+        ax.set(xticks=[], yticks=[], frame_on=False)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         if r == 0 and col_titles is not None:
             for c in range(n):
@@ -69,44 +57,33 @@ def show_image_rows(rows: dict, n: int = 10, *, title: str, image_shape=None, co
     fig.tight_layout()
     return fig
 
-
 def show_images(images, *, title: str, titles=None, ncols: int = 8, image_shape=None, cmap: str = "gray", symmetric: bool = False):
-    """Draw a grid of images (e.g. PCA components or decoder weights), each with its own
-    colour scale (``symmetric=True`` centres a diverging map on 0 for signed weights).
-    Returns the Figure. Introduced in notebook 01."""
+    """Draw a grid of images (e.g. PCA components), each on its own colour scale (``symmetric=True``:
+    a diverging map centred on 0 for signed weights). Returns the Figure. Introduced in notebook 01."""
     import matplotlib.pyplot as plt
 
     batch = _as_images(images, "images", image_shape)
-    ncols = check_positive_int(ncols, "ncols")
+    ncols = min(check_positive_int(ncols, "ncols"), len(batch))
     if titles is not None and len(titles) != len(batch):
         raise ValueError(f"titles has {len(titles)} entries for {len(batch)} images")
-    ncols = min(ncols, len(batch))
-    nrows = int(np.ceil(len(batch) / ncols))
+    nrows = -(-len(batch) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.4 * nrows + 0.5), squeeze=False)
-    for i, ax in enumerate(axes.flat):
+    for ax in axes.flat:
         ax.axis("off")
-        if i >= len(batch):
-            continue
-        if symmetric:
-            lim = float(np.abs(batch[i]).max()) or 1.0
-            ax.imshow(batch[i], cmap="RdBu_r" if cmap == "gray" else cmap, vmin=-lim, vmax=lim)
-        else:
-            ax.imshow(batch[i], cmap=cmap)
+    for i, (ax, image) in enumerate(zip(axes.flat, batch)):
+        lim = (float(np.abs(image).max()) or 1.0) if symmetric else None    # symmetric: a diverging map around 0
+        ax.imshow(image, cmap=("RdBu_r" if cmap == "gray" else cmap) if symmetric else cmap, vmin=lim and -lim, vmax=lim)
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
-
 def plot_latent_scatter(codes, labels, class_names, *, title: str, ax=None, xlabel: str = "code dimension 1",
-                        ylabel: str = "code dimension 2", max_points: int = 5000, seed: int = 0):
-    """Scatter 2-D codes coloured by class, with a legend of class names.
-
-    ``codes`` is (N, 2), ``labels`` (N,) integer class ids indexing ``class_names``. At most
-    ``max_points`` points are drawn (a fixed random subset) to keep the figure light.
-    Returns the Figure (drawn on ``ax`` if given). Introduced in notebook 01.
-    """
+                        ylabel: str = "code dimension 2", max_points: int = 5000, seed: int = 0, per_class: bool = False):
+    """Scatter 2-D ``codes`` (N, 2) coloured by integer ``labels`` indexing ``class_names`` (a legend; at
+    most ``max_points``, a fixed subset); ``per_class=True``: one panel per class, its codes in colour over
+    all in grey. Returns the Figure (on ``ax`` if given). Introduced in notebook 01."""
     import matplotlib.pyplot as plt
 
     codes = as_array(codes, "codes", min_ndim=2)
@@ -120,45 +97,38 @@ def plot_latent_scatter(codes, labels, class_names, *, title: str, ax=None, xlab
     if len(codes) > max_points:
         keep = np.random.default_rng(seed).choice(len(codes), max_points, replace=False)
         codes, labels = codes[keep], labels[keep]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 5))
-    else:
-        fig = ax.figure
     cmap = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    if per_class:
+        fig, axes = plt.subplots(2, -(-len(class_names) // 2), figsize=(13, 5.4), sharex=True, sharey=True)
+        for k, (name, panel) in enumerate(zip(class_names, axes.flat)):
+            panel.scatter(codes[:, 0], codes[:, 1], s=1, color="lightgray", label="all classes")
+            panel.scatter(codes[labels == k, 0], codes[labels == k, 1], s=1, color=cmap(k % cmap.N), label=str(name))
+            panel.set(title=str(name), xlabel=xlabel if panel in axes[1] else "", ylabel=ylabel if panel in axes[:, 0] else "")
+            panel.legend(fontsize=7, loc="upper right", markerscale=5)
+        fig.suptitle(title)
+        fig.tight_layout()
+        return fig
+    fig, ax = plt.subplots(figsize=(6.5, 5)) if ax is None else (ax.figure, ax)
     for k, name in enumerate(class_names):
         sel = labels == k
         ax.scatter(codes[sel, 0], codes[sel, 1], s=4, alpha=0.6, color=cmap(k % cmap.N), label=str(name))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.8)
     return fig
 
-
-def plot_history(histories, *, title: str, ax=None, log: bool = True, metric: str = "loss"):
-    """Plot training (solid) and validation (dashed) curves of one or several runs.
-
-    ``histories`` is a Keras ``History``, a ``history.history`` dict, or a dict
-    ``{run label: History or dict}``. Returns the Figure. Introduced in notebook 01.
-    """
+def plot_history(histories, *, title: str, ax=None, log: bool = True):
+    """Plot training (solid) and validation (dashed) curves of a ``History``, its ``.history`` dict, or
+    ``{run label: History or dict}``. Returns the Figure. Introduced in notebook 04."""
     import matplotlib.pyplot as plt
 
-    def as_dict(h):
-        h = getattr(h, "history", h)
-        if not isinstance(h, dict) or metric not in h:
-            raise ValueError(f"expected a Keras History (or its .history dict) with a {metric!r} entry")
-        return h
-
-    if hasattr(histories, "history") or (isinstance(histories, dict) and metric in histories):
-        runs = {"": as_dict(histories)}
-    elif isinstance(histories, dict) and histories:
-        runs = {str(k): as_dict(v) for k, v in histories.items()}
-    else:
-        raise ValueError("histories must be a History, a history dict, or a non-empty {label: History} dict")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-    else:
-        fig = ax.figure
+    metric = "loss"
+    single = hasattr(histories, "history") or (isinstance(histories, dict) and metric in histories)
+    runs = {str(k): getattr(h, "history", h) for k, h in ({"": histories} if single else histories).items()} \
+        if single or isinstance(histories, dict) else {}
+    if not runs or any(not isinstance(h, dict) or metric not in h for h in runs.values()):
+        raise ValueError("histories must be a Keras History (or its .history dict, with a 'loss' entry), or a "
+                         "non-empty {label: History} dict")
+    fig, ax = plt.subplots(figsize=(6, 3.5)) if ax is None else (ax.figure, ax)
     from matplotlib.ticker import MaxNLocator
 
     colors = plt.get_cmap("tab10")
@@ -172,8 +142,6 @@ def plot_history(histories, *, title: str, ax=None, log: bool = True, metric: st
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric + (" (log scale)" if log else ""))
-    ax.set_title(title)
+    ax.set(xlabel="epoch", ylabel=metric + (" (log scale)" if log else ""), title=title)
     ax.legend(fontsize=7, ncol=2 if len(runs) > 3 else 1)
     return fig

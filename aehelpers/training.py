@@ -10,21 +10,19 @@ import numpy as np
 
 from aehelpers._validation import check_positive_int
 
+class _EpochLine(keras.callbacks.Callback):
+    """Print one line per epoch (``epoch 3/10 · loss 0.0123 · val_loss 0.013 · 1.9 s``), at most about
+    ``max_lines`` (first, last, evenly spaced); ``rename`` maps log keys to names (None: hidden); ``of``
+    is the run's epoch count when one run is split over several fits."""
 
-class EpochLine(keras.callbacks.Callback):
-    """Print one compact line per epoch (``epoch 3/10 · loss 0.0123 · val_loss 0.0130 · 1.9 s``)
-    instead of Keras' progress bars; with many epochs only about ``max_lines`` lines are
-    printed (the first, the last and evenly spaced ones between). ``rename`` maps log keys
-    to shorter names (a key mapped to None is not printed). Introduced in notebook 01."""
-
-    def __init__(self, label: str = "", max_lines: int = 10, rename: dict | None = None):
+    def __init__(self, label: str = "", max_lines: int = 10, rename: dict | None = None, of: int | None = None):
         super().__init__()
-        self.label = label
+        self.label, self.of = label, of
         self.max_lines = max(1, int(max_lines))
         self.rename = {"learning_rate": None, **(rename or {})}
 
     def on_train_begin(self, logs=None):
-        self._epochs = self.params.get("epochs") or 1
+        self._epochs = self.of or self.params.get("epochs") or 1
         self._every = max(1, -(-self._epochs // self.max_lines))
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -39,71 +37,53 @@ class EpochLine(keras.callbacks.Callback):
         parts.append(f"{time.perf_counter() - self._t0:.1f} s")
         print(" · ".join(parts), flush=True)
 
-
 def fit(model, x, y=None, *, epochs: int, batch_size: int = 256, validation_data=None, label: str = "",
-        plot: bool = True, title: str | None = None, callbacks=(), max_lines: int = 10, cache: bool = True,
-        retrain: bool = False, **kwargs):
-    """Train ``model`` with ``model.fit`` (no progress bars), print one line per epoch and,
-    if ``plot``, draw the loss curve. ``y`` defaults to ``x`` (an autoencoder reconstructs
-    its input). Extra keyword arguments go to ``model.fit``.
-
-    With ``cache`` (outside CI and pytest), a second run with the same model, initial weights,
-    data and arguments loads the trained weights from the user cache instead of training
-    (see :mod:`aehelpers.cache`); ``retrain=True`` trains again. Returns the Keras ``History``
-    (on a cache hit, one holding the stored history). Introduced in notebook 01.
-    """
-    from aehelpers import cache as weights_cache
-    from aehelpers.plotting import plot_history
-
+        plot: bool = True, title: str | None = None, callbacks=(), max_lines: int = 10, of: int | None = None,
+        cache: bool = True, retrain: bool = False, **kwargs):
+    """Train ``model`` with ``model.fit`` (``y`` defaults to ``x``; extra keywords go to it), print one
+    line per epoch and, if ``plot``, draw the loss curve; return the Keras ``History``. With ``cache``
+    (outside CI and pytest) a re-run with the same model, weights, data and arguments loads the trained
+    weights instead (``retrain=True`` trains again). ``of`` numbers the epoch lines when one run is split
+    over several calls. Introduced in notebook 01."""
     if not getattr(model, "compiled", False) and getattr(model, "optimizer", None) is None:
         raise ValueError(f"model {model.name!r} is not compiled: call model.compile(optimizer=..., loss=...) first")
     y = x if y is None else y
 
     def train():
         return model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                         verbose=0, callbacks=[EpochLine(label, max_lines), *callbacks], **kwargs)
+                         verbose=0, callbacks=[_EpochLine(label, max_lines, of=of), *callbacks], **kwargs)
 
-    if cache:
-        settings = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks), **kwargs)
-        data = [x, None if y is x else y, validation_data]   # y is x: hash the data once
-        history = weights_cache.cached_fit(model, train, data=data, settings=settings, label=label, retrain=retrain)
-    else:
-        history = train()
+    settings = dict(epochs=epochs, batch_size=batch_size, callbacks=list(callbacks), **kwargs)
+    history = _train(model, train, cache, [x, None if y is x else y, validation_data], settings, label or model.name,
+                     retrain)
+    _plot(history, plot, title or f"Training curve: {label or model.name}")
+    return history
+
+def _train(model, train, cache: bool, data, settings: dict, label: str, retrain: bool):
+    from aehelpers._cache import cached_fit
+
+    return cached_fit(model, train, data=data, settings=settings, label=label, retrain=retrain) if cache else train()
+
+def _plot(curves, plot: bool, title: str) -> None:
     if plot:
         import matplotlib.pyplot as plt
 
-        plot_history(history, title=title or f"Training curve: {label or model.name}")
-        plt.show()
-    return history
+        from aehelpers.plotting import plot_history
 
+        plot_history(curves, title=title)
+        plt.show()
 
 def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_size: int = 256,
                      loss: str = "mse", from_logits: bool = False, steps_per_execution: int = 50,
                      jit_compile="auto", plot: bool = True, title: str | None = None, max_lines: int = 10,
                      label: str = "", cache: bool = True, retrain: bool = False, **kwargs) -> dict:
-    """Train several independent models on the same data in ONE ``fit`` call and return
-    ``{name: {"loss": [...]}}``, one training curve per model.
-
-    ``models`` maps a name (e.g. ``"k=8"``) to an uncompiled Keras model; all take the same
-    input. With ``loss="mse"`` each produces outputs shaped like the target (``y``, default
-    ``x``); with ``loss="sparse_categorical_crossentropy"`` each outputs class probabilities
-    ``(N, n_classes)`` (a softmax), or with ``from_logits=True`` unnormalised class scores (no
-    softmax; the loss then applies log-softmax exactly, without clipping tiny probabilities),
-    and ``y`` holds integer class ids ``0 .. n_classes - 1`` of shape ``(N,)`` (notebook 08's
-    classifiers). They are wrapped in one functional model whose loss is the sum of theirs.
-    Because the models share no weights, each
-    one receives exactly the gradient of its own loss (and Adam's update is per weight), so
-    this equals training them one after another on the same batches, but pays Keras'
-    graph-building overhead (about 2 s per ``fit`` on a CPU) once instead of once per model.
-    Each printed epoch line starts with ``label`` (if given) and shows the summed loss (``sum``)
-    and each model's own. Extra keyword arguments go to ``fit`` (e.g. ``shuffle``). Every model
-    keeps its trained weights. ``cache`` and ``retrain`` work as in :func:`fit`: the whole
-    side-by-side fit is one cache entry (every model's weights and the curves).
-    Introduced in notebook 01.
-    """
-    from aehelpers import cache as weights_cache
-    from aehelpers.plotting import plot_history
-
+    """Train several independent models (``{name: uncompiled model}``, same input) on the same batches in
+    ONE ``fit`` and return ``{name: {"loss": [...]}}``. With ``loss="mse"`` each outputs the target's
+    shape (``y``, default ``x``); with ``"sparse_categorical_crossentropy"`` class probabilities (or
+    scores with ``from_logits=True``) for integer ids ``y``. The wrapper's loss is the sum of theirs;
+    sharing no weights, each model gets exactly its own gradient, so this equals training them one after
+    another, but pays Keras' graph building (~2 s per ``fit`` on a CPU) once. Extra keywords go to
+    ``fit``; ``cache``/``retrain`` as in :func:`fit` (one entry for the whole fit). Introduced in notebook 01."""
     if not isinstance(models, dict) or not models:
         raise ValueError("models must be a non-empty dict {name: keras.Model}")
     if loss not in ("mse", "sparse_categorical_crossentropy"):
@@ -158,18 +138,11 @@ def fit_side_by_side(models: dict, x, y=None, *, optimizer, epochs: int, batch_s
 
     def train():
         return wrapper.fit(x, target, epochs=epochs, batch_size=batch_size, verbose=0,
-                           callbacks=[EpochLine(label, max_lines, rename)], **kwargs)
+                           callbacks=[_EpochLine(label, max_lines, rename)], **kwargs)
 
-    if cache:
-        settings = dict(epochs=epochs, batch_size=batch_size, loss=loss, from_logits=from_logits, **kwargs)
-        history = weights_cache.cached_fit(wrapper, train, data=[x, None if y is None else target], settings=settings,
-                                           label=label or ", ".join(map(str, models)), retrain=retrain)
-    else:
-        history = train()
+    settings = dict(epochs=epochs, batch_size=batch_size, loss=loss, from_logits=from_logits, **kwargs)
+    history = _train(wrapper, train, cache, [x, None if y is None else target], settings,
+                     label or ", ".join(map(str, models)), retrain)
     curves = {name: {"loss": history.history[f"model_{j}_{short}"]} for j, name in enumerate(models)}
-    if plot:
-        import matplotlib.pyplot as plt
-
-        plot_history(curves, title=title or "Training curves")
-        plt.show()
+    _plot(curves, plot, title or "Training curves")
     return curves
