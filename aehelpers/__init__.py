@@ -5,8 +5,6 @@ One module per concept, loaded on first use: datasets, utils, results, models, t
 metrics, baselines, noise, latent, vae. The course tooling is ``aehelpers.course``.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import time

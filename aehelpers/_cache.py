@@ -9,8 +9,6 @@ and with ``AEHELPERS_NO_CACHE=1``; ``AEHELPERS_RETRAIN=1`` retrains. Folder: ``$
 ``~/.cache/aehelpers/weights``.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

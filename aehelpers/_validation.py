@@ -1,8 +1,6 @@
 """Private helpers shared by the teaching modules: input checks that raise clear ValueErrors instead
 of cryptic traces, a file's SHA-256, and a walk over a model's nested layers."""
 
-from __future__ import annotations
-
 import hashlib
 import math
 

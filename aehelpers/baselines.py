@@ -1,8 +1,6 @@
 """Non-neural baselines: the PCA projection that notebook 01 teaches in its own cells, reused by later
 notebooks (02 PCA denoising, 04 PCA reconstruction error as an anomaly score)."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from ._validation import as_array, check_positive_int

@@ -6,8 +6,6 @@ out as ``mnist/*.gz``, ``fashion-mnist/*.gz``, ``ecg5000/ecg.csv``), then the Ke
 looked and how to get the data. A file whose SHA-256 is wrong gets a ``CorruptDataWarning``, never used.
 """
 
-from __future__ import annotations
-
 import gzip
 import hashlib
 import http.client

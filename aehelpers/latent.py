@@ -3,8 +3,6 @@ codes with a ``decoder`` and ask an independent ``classifier`` (softmax) which c
 confident it is. Noise is in units of the codes' own per-dimension spread, so an AE and a VAE compare.
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from ._validation import as_array, check_number, check_positive_int, check_range

@@ -1,7 +1,5 @@
 """Reconstruction metrics on numpy arrays. Introduced in notebook 01."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from aehelpers._validation import as_array, check_range

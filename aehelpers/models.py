@@ -1,11 +1,10 @@
 """Model helpers reused across the course (Keras 3 functional models): the dense autoencoder
-builder, batched inference, and space-to-depth for fast convolutions on a CPU."""
-
-from __future__ import annotations
+builder, batched inference, space-to-depth for fast convolutions on a CPU, and semantic
+hashing's two code layers."""
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from aehelpers._validation import check_positive_int
 
@@ -95,3 +94,26 @@ def depth_to_space(x, block: int = 2):
     x = layers.Reshape((h, w, block, block, c // (block * block)))(x)
     x = layers.Permute((1, 3, 2, 4, 5))(x)
     return layers.Reshape((h * block, w * block, c // (block * block)))(x)
+
+class NoiseBeforeSigmoid(layers.Layer):
+    """Semantic hashing's code layer (written out in notebook 03): returns ``sigmoid(a + eps)``,
+    ``eps ~ N(0, std**2)``, in training and ``sigmoid(a)`` otherwise. Introduced in notebook 09."""
+    def __init__(self, std, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.std, self.seed_generator = float(std), keras.random.SeedGenerator(seed)
+
+    def call(self, a, training=False):
+        if training:
+            a = a + self.std * keras.random.normal(ops.shape(a), seed=self.seed_generator)
+        return ops.sigmoid(a)
+
+class BalancedBits(layers.Layer):
+    """Returns its input ``a`` unchanged and adds ``gamma * sum_j (batch mean of sigmoid(a_j) - 1/2)**2`` to
+    the loss, so each bit is on for about half the images (written out in notebook 03). Introduced in notebook 09."""
+    def __init__(self, gamma, **kwargs):
+        super().__init__(**kwargs)
+        self.gamma = float(gamma)
+
+    def call(self, a):
+        self.add_loss(self.gamma * ops.sum(ops.square(ops.mean(ops.sigmoid(a), axis=0) - 0.5)))
+        return a

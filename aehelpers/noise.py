@@ -2,8 +2,6 @@
 [0, 1], a noise level and a ``rng`` (Generator or int seed) and returns a new float32 batch in [0, 1].
 """
 
-from __future__ import annotations
-
 import numpy as np
 
 from aehelpers._validation import as_array, check_number, check_range

@@ -1,8 +1,6 @@
 """Figures the notebooks repeat: image grids, latent scatter plots, training curves.
 Introduced in notebook 01. Every function returns the matplotlib Figure it drew."""
 
-from __future__ import annotations
-
 import numpy as np
 
 from aehelpers._validation import as_array, check_positive_int

@@ -2,8 +2,6 @@
 in the cell's output (:data:`METRIC_MIME`) for the course runner's results table; :func:`check` also
 raises :class:`CheckFailed` when the goal is missed."""
 
-from __future__ import annotations
-
 import math
 import operator
 import re

@@ -1,8 +1,6 @@
 """Training with compact output: one short line per epoch, then a loss-curve figure.
 Introduced in notebook 01."""
 
-from __future__ import annotations
-
 import time
 
 import keras

@@ -1,7 +1,5 @@
 """Seeding and the notebook Setup cell."""
 
-from __future__ import annotations
-
 import os
 import platform
 import random

@@ -3,8 +3,6 @@ terms, the ``GaussianSampling`` layer (KL via ``add_loss``: every backend), the 
 (conditional) VAE builder, training with dynamic binarization, and the negative ELBO and importance-
 sampled −log p(x) of binary images, in nats."""
 
-from __future__ import annotations
-
 import math
 import time
 

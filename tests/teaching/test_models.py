@@ -197,3 +197,44 @@ def test_space_to_depth_rejects_sizes_that_do_not_divide():
         models.depth_to_space(keras.Input((4, 4, 6)), 2)
     with pytest.raises(ValueError, match=r"block must be a positive integer"):
         models.space_to_depth(keras.Input((4, 4, 1)), 0)
+
+
+def test_noise_before_sigmoid_is_noisy_in_training_only():
+    layer = models.NoiseBeforeSigmoid(4.0, seed=0)
+    a = np.zeros((256, 16), "float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(a)), 0.5)              # inference: sigmoid(0)
+    noisy = keras.ops.convert_to_numpy(layer(a, training=True))
+    assert noisy.min() >= 0 and noisy.max() <= 1 and noisy.std() > 0.3                # sigmoid(N(0, 16)) spreads to 0 and 1
+
+
+def test_balanced_bits_adds_the_stated_penalty_and_passes_its_input():
+    x_in = keras.Input((2,))
+    model = keras.Model(x_in, models.BalancedBits(0.5)(x_in))
+    a = np.array([[10.0, 0.0], [10.0, 0.0]], "float32")                                # bit 1 always on, bit 2 balanced
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(a)), a)
+    mean_on = 1 / (1 + np.exp(-10.0))
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(model.losses[0])), 0.5 * (mean_on - 0.5) ** 2, rtol=1e-5)
+
+
+def test_hashing_layers_match_notebook_03s_written_out_code(repo_root):
+    # Notebook 03 writes the two layers out (the idea); notebook 09 imports them from models. Same code, or this fails.
+    import ast
+    import inspect
+    import json
+
+    def bodies(tree):
+        found = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name in ("NoiseBeforeSigmoid", "BalancedBits"):
+                if isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+                    node.body = node.body[1:]                                          # drop the docstring
+                found[node.name] = ast.dump(node)
+        return found
+
+    nb = json.loads((repo_root / "notebooks" / "03_regularized_autoencoders.ipynb").read_text())
+    cells = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    in_notebook = bodies(ast.parse("\n".join(l for l in cells.splitlines() if not l.lstrip().startswith(("%", "!")))))
+    in_package = bodies(ast.parse(inspect.getsource(models)))
+    assert set(in_notebook) == set(in_package) == {"NoiseBeforeSigmoid", "BalancedBits"}
+    for name in in_package:
+        assert in_notebook[name] == in_package[name], f"{name} in notebook 03 and in aehelpers.models differ: change both"
