@@ -19,8 +19,8 @@ def test_committed_course_is_in_sync(repo_root):
 def _course(tmp_path: Path, n: int = 3, exercises: int = 2, solutions: int = 2) -> Path:
     (tmp_path / "notebooks").mkdir(parents=True)
     for i in range(1, n + 1):
-        cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\n**Estimated run time:** "
-                                               "soon (no GPU needed).\n\nGoals."),
+        when = "about 1.5 minutes on a laptop." if i == 2 else "soon (no GPU needed)."   # any old wording is replaced
+        cells = [nbformat.v4.new_markdown_cell(f"# 0{i} · Topic {i}: long subtitle\n\n**Estimated run time:** {when}\n\nGoals."),
                  nbformat.v4.new_markdown_cell("## Setup"),
                  nbformat.v4.new_code_cell("%run ../Latex_macros.ipynb\nimport numpy"),
                  nbformat.v4.new_markdown_cell("## Summary\n\n* a point\n\n### Exercises\n\n"
@@ -62,8 +62,9 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     solution = middle.cells[-1]
     assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
     assert flow.SOLUTION_TAG in solution.metadata.tags and solution.metadata.cellView == "form"
-    assert ("**Estimated run time:** about 1 minute on a 2-core laptop CPU, no GPU needed (measured for the "
-            "outputs shown: 20 s for the lesson, 20 s in all with the kernel start;") in middle.cells[0].source
+    assert ("**Estimated run time:** about 1 minute on a 2-core CPU, no GPU needed (measured for the "
+            "outputs shown: 20 s for the lesson; 20 s in all as timed by `python -m aehelpers.course run`, "
+            "kernel start included;") in middle.cells[0].source
     assert middle.cells[0].source.endswith("between runs).\n\nGoals.")
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
