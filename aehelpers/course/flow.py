@@ -52,7 +52,7 @@ SOLUTIONS_HEADING = "### Solutions"
 OLD_GUARD_BEGIN = "# --- Colab guard (written by `python -m aehelpers.course sync-flow`; edit aehelpers/flow.py) ---"
 OLD_GUARD_END = "# --- end of the Colab guard ---"
 RUNTIME_START = "**Estimated run time:**"
-_RUNTIME_RE = re.compile(r"\*\*Estimated run time:\*\*[^\n]*")   # the whole line, whatever it says now
+_RUNTIME_RE = re.compile(r"^\*\*Estimated run time:\*\*.*$", re.M)   # the whole line, whatever it says now
 INDEX_BEGIN = "<!-- course index: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
 INDEX_END = "<!-- end of the course index -->"
 CHECKS_BEGIN = "<!-- course checks: written by `python -m aehelpers.course sync-flow` from results/results.json -->"
@@ -230,11 +230,10 @@ def runtime_line(row: dict) -> str:
     about = "about 1 minute" if halves == 2 else f"about {minutes} minutes"
     parts = f"{metrics.get('wall_time_s', total):.0f} s for the lesson"
     if "solutions_wall_time_s" in metrics:
-        parts += (f" and {metrics['solutions_wall_time_s']:.0f} s for the exercise solutions (the last cells print "
-                  "them)")
-    return (f"{RUNTIME_START} {about} on a 2-core CPU, no GPU needed (measured for the outputs shown: {parts}; "
-            f"{total:.0f} s in all as timed by `python -m aehelpers.course run`, kernel start included; timings on "
-            "this machine vary by up to a third between runs).")
+        parts += f" and {metrics['solutions_wall_time_s']:.0f} s for the exercise solutions"
+    return (f"{RUNTIME_START} {about} on a 2-core CPU, no GPU needed. Measured for the outputs shown: {parts}, "
+            f"as its `record_wall_time` cells print them; {total:.0f} s in all as timed by `python -m aehelpers.course "
+            "run`, kernel start included. Timings on this machine vary by up to a third between runs.")
 
 
 def synced(course: Course, i: int) -> dict:

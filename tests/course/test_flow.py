@@ -62,10 +62,11 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     solution = middle.cells[-1]
     assert solution.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
     assert flow.SOLUTION_TAG in solution.metadata.tags and solution.metadata.cellView == "form"
-    assert ("**Estimated run time:** about 1 minute on a 2-core CPU, no GPU needed (measured for the "
-            "outputs shown: 20 s for the lesson; 20 s in all as timed by `python -m aehelpers.course run`, "
-            "kernel start included;") in middle.cells[0].source
-    assert middle.cells[0].source.endswith("between runs).\n\nGoals.")
+    assert ("**Estimated run time:** about 1 minute on a 2-core CPU, no GPU needed. Measured for the "
+            "outputs shown: 20 s for the lesson, as its `record_wall_time` cells print them; 20 s in all as timed by "
+            "`python -m aehelpers.course run`, kernel start included.") in middle.cells[0].source
+    assert middle.cells[0].source.endswith("between runs.\n\nGoals.")
+    assert middle.cells[0].source.startswith("# 02 · Topic 2: long subtitle\n\n**Estimated")   # only that line changed
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
     assert "| 02_topic | 20 s | `auroc` | 0.9 | >= 0.8 | ✔ |" in readme and "`plain`" not in readme
