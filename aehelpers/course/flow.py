@@ -233,7 +233,8 @@ def runtime_line(row: dict) -> str:
         parts += f" and {metrics['solutions_wall_time_s']:.0f} s for the exercise solutions"
     return (f"{RUNTIME_START} {about} on a 2-core CPU, no GPU needed. Measured for the outputs shown: {parts}, "
             f"as its `record_wall_time` cells print them; {total:.0f} s in all as timed by `python -m aehelpers.course "
-            "run`, kernel start included. Timings on this machine vary by up to a third between runs.")
+            "run`, kernel start included. Timings on this machine vary by up to a third between runs (README, "
+            "\"Where the time goes\").")
 
 
 def synced(course: Course, i: int) -> dict:

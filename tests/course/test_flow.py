@@ -65,7 +65,7 @@ def test_sync_writes_navigation_guard_solutions_and_index(tmp_path, keys):
     assert ("**Estimated run time:** about 1 minute on a 2-core CPU, no GPU needed. Measured for the "
             "outputs shown: 20 s for the lesson, as its `record_wall_time` cells print them; 20 s in all as timed by "
             "`python -m aehelpers.course run`, kernel start included.") in middle.cells[0].source
-    assert middle.cells[0].source.endswith("between runs.\n\nGoals.")
+    assert middle.cells[0].source.endswith('between runs (README, "Where the time goes").\n\nGoals.')
     assert middle.cells[0].source.startswith("# 02 · Topic 2: long subtitle\n\n**Estimated")   # only that line changed
     readme = (root / "README.md").read_text()
     assert "| 02 | [Topic 2](notebooks/02_topic.ipynb) | 20 s | result 2 |" in readme and "old" not in readme
